@@ -1,0 +1,2 @@
+"""lab: a local multi-service lab published on loopback only."""
+__version__ = "0.1.0"

@@ -1,0 +1,44 @@
+"""postgres: Debian's PostgreSQL 15, initdb on first start (services/postgres)."""
+from __future__ import annotations
+
+import time
+
+import psycopg
+
+from lab.catalogue.reasons import reason_for
+from lab.catalogue.spec import Credentials, Endpoint, ServiceSpec
+from lab.catalogue.timing import elapsed_ms
+from lab.errors import ProbeFailed
+
+USER = "lab"
+DATABASE = "lab"
+
+
+def probe(endpoint: Endpoint, creds: Credentials, timeout: float) -> str:
+    """Connect with the generated credentials and run SELECT 1."""
+    start = time.perf_counter()
+    try:
+        with psycopg.connect(host=endpoint.host, port=endpoint.port, user=creds.postgres_user,
+                             password=creds.postgres_password, dbname=creds.postgres_db,
+                             connect_timeout=max(1, round(timeout)), sslmode="disable") as conn:
+            row = conn.execute("SELECT 1").fetchone()
+    except psycopg.Error as exc:
+        raise ProbeFailed("postgres", str(endpoint), reason_for(exc)) from exc
+    if row != (1,):
+        raise ProbeFailed("postgres", str(endpoint), f"wrong answer to SELECT 1: {row!r}")
+    return f"SELECT 1 in {elapsed_ms(start)}"
+
+
+SPEC = ServiceSpec(
+    name="postgres",
+    summary="PostgreSQL 15",
+    container_port=5432,
+    default_host_port=5432,
+    protocols=("tcp",),
+    probe=probe,
+    secrets=("postgres_password",),
+    volumes={"postgres-data": "/var/lib/postgresql/data"},
+    environment={"POSTGRES_USER": USER, "POSTGRES_DB": DATABASE},
+    stop_signal="SIGINT",  # postgres' "fast" shutdown
+    stop_grace_period="10s",
+)

@@ -1,0 +1,60 @@
+"""What a service is: the shape every catalogue entry fills in."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One published socket as a client on the host sees it."""
+
+    service: str
+    host: str  # a loopback literal: "127.0.0.1" or "::1"
+    port: int
+    protocol: str = "tcp"
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.protocol}/{self.address}"
+
+
+class Credentials(Protocol):
+    redis_password: str
+    postgres_password: str
+    postgres_user: str
+    postgres_db: str
+
+
+# A probe speaks the service's real protocol to one endpoint and returns a short
+# detail ("PONG in 0.4 ms"); it raises ProbeFailed with a precise reason otherwise.
+Probe = Callable[[Endpoint, Credentials, float], str]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    summary: str
+    container_port: int
+    default_host_port: int
+    protocols: tuple[str, ...]
+    probe: Probe
+    secrets: tuple[str, ...] = ()
+    build_secrets: tuple[str, ...] = ()  # e.g. ("ca_bundle",) for a build that runs pip
+    volumes: dict[str, str] = field(default_factory=dict)  # volume name -> mount path
+    environment: dict[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    stop_signal: str | None = None
+    stop_grace_period: str = "10s"
+
+    @property
+    def port_env(self) -> str:
+        """The only knob compose.yaml interpolates for this service: its host port."""
+        return f"LAB_{self.name.upper()}_PORT"
+
+    @property
+    def image(self) -> str:
+        return f"lab/{self.name}:local"

@@ -1,0 +1,138 @@
+"""Thin CLI: parse arguments, call one function, render its result."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Sequence
+
+from lab import composefile, connenv, project as projects, stack
+from lab.catalogue import BY_NAME
+from lab.errors import LabError, NoSuchProject, UsageError
+from lab.report import table
+
+
+def _parse_port(text: str) -> tuple[str, int]:
+    service, sep, value = text.partition("=")
+    if not sep:
+        raise UsageError(f"--port {text!r}: expected SERVICE=PORT", "e.g. --port redis=16379")
+    if service not in BY_NAME:
+        raise UsageError(f"--port {text!r}: unknown service {service!r}", f"choose one of: {', '.join(BY_NAME)}")
+    if not value.isdigit():
+        raise UsageError(f"--port {text!r}: {value!r} is not a number", "use a port from 1024 to 65535")
+    return service, int(value)
+
+
+def _project(args: argparse.Namespace) -> projects.Project:
+    return projects.load(args.project)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    if args.check:
+        drift = composefile.check()
+        for d in drift:
+            print(f"lab: {d.path.name} {d.reason}; run `python -m lab generate`", file=sys.stderr)
+        return 1 if drift else 0
+    written = composefile.write()
+    print("\n".join(f"wrote {p.name}" for p in written) or "compose files up to date")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    project = _project(args)
+    for text in args.port or []:
+        service, port = _parse_port(text)
+        project.ports[service] = port
+    start = time.monotonic()
+    results = stack.up(project, timeout=args.timeout)
+    took = time.monotonic() - start
+    rows = stack.status(project)
+    print(table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail)
+                                                             for r in rows]))
+    print(f"\nproject {project.name} up in {took:.1f} s; `eval \"$(lab env"
+          f"{'' if project.is_default else ' --project ' + project.name})\"` for connection settings")
+    del results
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    stack.down(_project(args), volumes=args.volumes)
+    print(f"project {args.project} down" + (" (volumes and credentials removed)" if args.volumes else ""))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    rows = stack.status(_project(args))
+    if args.json:
+        print(json.dumps({"project": args.project, "services": [r.__dict__ for r in rows]}, indent=2))
+    else:
+        print(table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail)
+                                                                 for r in rows]))
+    return 0 if all(r.detail == "answers" for r in rows) else 1
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    if args.service and args.service not in BY_NAME:
+        raise UsageError(f"unknown service {args.service!r}", f"choose one of: {', '.join(BY_NAME)}")
+    return stack.logs(_project(args), args.service, follow=args.follow, tail=args.tail)
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    project = _project(args)
+    creds = project.credentials()
+    if creds is None:
+        raise NoSuchProject(f"project {project.name} has no credentials yet")
+    print(connenv.render(connenv.settings(project, creds), args.format))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lab", description="A local multi-service lab on loopback only.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help_text: str, project: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        if project:
+            p.add_argument("--project", default="lab", help="compose project name (default: lab)")
+        return p
+
+    p = add("generate", cmd_generate, "write compose.yaml from the catalogue", project=False)
+    p.add_argument("--check", action="store_true", help="exit 1 if compose.yaml differs from the catalogue")
+
+    p = add("up", cmd_up, "build, start and wait until every service answers")
+    p.add_argument("--port", action="append", metavar="SERVICE=PORT", help="host port for one service")
+    p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness (default 180)")
+
+    p = add("down", cmd_down, "stop and remove the stack's containers and network")
+    p.add_argument("--volumes", action="store_true", help="also remove its volumes and credentials")
+
+    p = add("status", cmd_status, "state of every service, probed for real")
+    p.add_argument("--json", action="store_true")
+
+    p = add("logs", cmd_logs, "show service logs")
+    p.add_argument("service", nargs="?")
+    p.add_argument("--follow", "-f", action="store_true")
+    p.add_argument("--tail", type=int)
+
+    p = add("env", cmd_env, "connection settings with credentials (eval \"$(lab env)\")")
+    p.add_argument("--format", choices=connenv.FORMATS, default="shell")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LabError as exc:
+        if exc.details:
+            print(exc.details, file=sys.stderr)
+        print(f"lab: error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"lab: hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130

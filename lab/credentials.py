@@ -1,0 +1,49 @@
+"""Per-project credentials: random on first `up`, kept outside git with mode 0600.
+
+Containers get them as compose secrets (files); they never enter compose.yaml, an
+image layer or a container's environment.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.catalogue import postgres
+
+NAMES = ("redis_password", "postgres_password")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    redis_password: str
+    postgres_password: str
+    postgres_user: str = postgres.USER
+    postgres_db: str = postgres.DATABASE
+
+
+def _write_secret(path: Path, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+
+
+def ensure(folder: Path) -> Credentials:
+    """Read the project's credentials, generating any that are missing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    for name in NAMES:
+        path = folder / name
+        if not path.exists() or not path.read_text().strip():
+            path.unlink(missing_ok=True)
+            _write_secret(path, secrets.token_urlsafe(24))
+    return load(folder)
+
+
+def load(folder: Path) -> Credentials | None:
+    try:
+        values = {name: (folder / name).read_text().strip() for name in NAMES}
+    except FileNotFoundError:
+        return None
+    return Credentials(**values)

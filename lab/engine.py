@@ -1,0 +1,47 @@
+"""The Docker engine, through the docker SDK: one translation point for its failures."""
+from __future__ import annotations
+
+import functools
+
+import docker
+import docker.errors
+
+from lab.errors import EngineUnavailable
+
+FIXED_IN = (28, 0, 0)  # moby/moby#49325: raw-table DROP for loopback-published ports
+
+
+@functools.cache
+def client() -> docker.DockerClient:
+    try:
+        cli = docker.from_env(timeout=30)
+        cli.ping()
+    except docker.errors.DockerException as exc:
+        raise EngineUnavailable(f"Docker engine not reachable: {str(exc).splitlines()[0][:160]}") from exc
+    return cli
+
+
+def version() -> str:
+    return client().version().get("Version", "unknown")
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    parts = []
+    for piece in text.split("+")[0].split("-")[0].split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    while len(parts) < 3:
+        parts.append(0)
+    return tuple(parts)  # type: ignore[return-value]
+
+
+def has_loopback_fix(text: str) -> bool:
+    """Engines before 28.0.0 forward packets a neighbour sends to 127.0.0.1 into containers."""
+    return parse_version(text) >= FIXED_IN
+
+
+def image_id(name: str) -> str | None:
+    try:
+        return client().images.get(name).id
+    except docker.errors.ImageNotFound:
+        return None

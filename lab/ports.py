@@ -1,0 +1,59 @@
+"""Who holds a host port: any process on the machine, and the container behind a docker-proxy."""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+import psutil
+
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+@dataclass(frozen=True)
+class Holder:
+    address: str  # host as the kernel reports it ("127.0.0.1", "::", ...)
+    port: int
+    protocol: str
+    pid: int | None
+    command: str
+    user: str
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.address.startswith("127.") or self.address == "::1"
+
+    @property
+    def is_wildcard(self) -> bool:
+        return self.address in WILDCARDS
+
+    def describe(self) -> str:
+        who = f"pid {self.pid} ({self.command}, user {self.user})" if self.pid else "an unknown process"
+        return who
+
+
+def _proc_info(pid: int | None) -> tuple[str, str]:
+    if not pid:
+        return "?", "?"
+    try:
+        proc = psutil.Process(pid)
+        return " ".join(proc.cmdline())[:160] or proc.name(), proc.username()
+    except (psutil.Error, OSError):
+        return "?", "?"
+
+
+def holders(ports: set[int] | None = None) -> list[Holder]:
+    """Listening TCP and bound UDP sockets (optionally only on `ports`), both families."""
+    out = []
+    for conn in psutil.net_connections(kind="inet"):
+        if not conn.laddr:
+            continue
+        proto = "tcp" if conn.type == socket.SOCK_STREAM else "udp"
+        if proto == "tcp" and conn.status != psutil.CONN_LISTEN:
+            continue
+        if proto == "udp" and conn.raddr:
+            continue  # a connected client socket, not a server's binding
+        if ports is not None and conn.laddr.port not in ports:
+            continue
+        command, user = _proc_info(conn.pid)
+        out.append(Holder(conn.laddr.ip, conn.laddr.port, proto, conn.pid, command, user))
+    return sorted(out, key=lambda h: (h.port, h.protocol, h.address))

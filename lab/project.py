@@ -1,0 +1,131 @@
+"""A project: one isolated stack (name, host ports, loopback families, credentials, files).
+
+Its choices live in `.lab/<name>/state.json` so that every command — and plain
+`docker compose` in the repo, through `.env` for the default project — agree until `down`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab import compose_model, credentials, hostnet
+from lab.catalogue import SERVICES, Endpoint, get
+from lab.composefile import IPV6, MAIN, ROOT
+from lab.credentials import Credentials
+from lab.errors import UsageError
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+DOTENV_HEADER = "# Written by lab for the default project; removed by `lab down`. Do not edit.\n"
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise UsageError(f"invalid project name {name!r}",
+                         "use lowercase letters, digits, '-' or '_', starting with a letter or digit")
+    return name
+
+
+def default_ports() -> dict[str, int]:
+    return {s.name: s.default_host_port for s in SERVICES}
+
+
+@dataclass
+class Project:
+    name: str = compose_model.PROJECT
+    root: Path = ROOT
+    ports: dict[str, int] = field(default_factory=default_ports)
+    ipv6: bool = False
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".lab" / self.name
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.state_dir / "secrets"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == compose_model.PROJECT
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return (compose_model.IPV4_LOOPBACK, compose_model.IPV6_LOOPBACK) if self.ipv6 else (
+            compose_model.IPV4_LOOPBACK,)
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.root / MAIN] + ([self.root / IPV6] if self.ipv6 else [])
+
+    def compose_env(self) -> dict[str, str]:
+        env = {get(svc).port_env: str(port) for svc, port in self.ports.items()}
+        env["LAB_SECRETS_DIR"] = str(self.secrets_dir)
+        ca = hostnet.ca_bundle()
+        if ca:
+            env["LAB_CA_BUNDLE"] = str(ca)
+        return env
+
+    def endpoints(self, service: str | None = None, hosts: tuple[str, ...] | None = None) -> list[Endpoint]:
+        """Every published socket of the stack (or of one service), per loopback host and protocol."""
+        out = []
+        for spec in SERVICES:
+            if service and spec.name != service:
+                continue
+            for host in hosts or self.hosts:
+                for proto in spec.protocols:
+                    out.append(Endpoint(spec.name, host, self.ports[spec.name], proto))
+        return out
+
+    def credentials(self) -> Credentials | None:
+        return credentials.load(self.secrets_dir)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps({"ports": self.ports, "ipv6": self.ipv6}, indent=2) + "\n")
+        if self.is_default:
+            self._write_dotenv()
+
+    def forget_ports(self) -> None:
+        """After `down`: the port choice ends with the stack; credentials stay with the volumes."""
+        self.state_file.unlink(missing_ok=True)
+        if self.is_default:
+            dotenv = self.root / ".env"
+            if dotenv.exists() and dotenv.read_text().startswith(DOTENV_HEADER):
+                dotenv.unlink()
+
+    def forget_all(self) -> None:
+        self.forget_ports()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def _write_dotenv(self) -> None:
+        """Plain `docker compose` in the repo reads .env: same files, ports and secrets as lab."""
+        dotenv = self.root / ".env"
+        if dotenv.exists() and not dotenv.read_text().startswith(DOTENV_HEADER):
+            return  # the user's own .env: leave it alone
+        lines = [f"COMPOSE_FILE={os.pathsep.join(f.name for f in self.files)}"]
+        lines += [f"{k}={v}" for k, v in sorted(self.compose_env().items())]
+        dotenv.write_text(DOTENV_HEADER + "\n".join(lines) + "\n")
+
+
+def load(name: str = compose_model.PROJECT, root: Path = ROOT) -> Project:
+    """The project as recorded (or its defaults when it was never brought up)."""
+    project = Project(name=check_name(name), root=root, ipv6=hostnet.has_ipv6_loopback())
+    try:
+        state = json.loads(project.state_file.read_text())
+    except FileNotFoundError:
+        return project
+    except ValueError as exc:
+        raise UsageError(f"corrupt state file {project.state_file}: {exc}",
+                         f"remove it and run `lab up --project {name}` again") from exc
+    project.ports.update({k: int(v) for k, v in state.get("ports", {}).items() if k in project.ports})
+    project.ipv6 = bool(state.get("ipv6", project.ipv6))
+    return project

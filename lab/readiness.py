@@ -1,0 +1,70 @@
+"""Readiness: poll every service's real protocol probe at short intervals until all answer.
+
+Time is injectable (clock, sleep) so the loop is tested without waiting.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+from lab.catalogue import BY_NAME, Endpoint
+from lab.catalogue.spec import Credentials
+from lab.errors import NotReady, ProbeFailed
+
+
+@dataclass(frozen=True)
+class Result:
+    endpoint: Endpoint
+    ok: bool
+    detail: str
+
+
+def probe_one(endpoint: Endpoint, creds: Credentials, timeout: float) -> Result:
+    try:
+        return Result(endpoint, True, BY_NAME[endpoint.service].probe(endpoint, creds, timeout))
+    except ProbeFailed as exc:
+        return Result(endpoint, False, exc.reason)
+
+
+def probe_all(endpoints: list[Endpoint], creds: Credentials, timeout: float = 2.0) -> list[Result]:
+    """Probe endpoints concurrently (they are independent); results in input order."""
+    if not endpoints:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(endpoints))) as pool:
+        return list(pool.map(lambda e: probe_one(e, creds, timeout), endpoints))
+
+
+def wait_until_ready(
+    endpoints: list[Endpoint],
+    creds: Credentials,
+    timeout: float = 180.0,
+    interval: float = 0.2,
+    check_alive: Callable[[], str | None] = lambda: None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    probe: Callable[[list[Endpoint], Credentials], list[Result]] = probe_all,
+) -> list[Result]:
+    """Return once every endpoint answered; raise NotReady naming the laggard otherwise.
+
+    `check_alive` returns the name of a service whose container died (then waiting is pointless).
+    """
+    deadline = clock() + timeout
+    pending = list(endpoints)
+    done: dict[Endpoint, Result] = {}
+    last: dict[Endpoint, Result] = {}
+    while True:
+        for result in probe(pending, creds):
+            (done if result.ok else last)[result.endpoint] = result
+        pending = [e for e in pending if e not in done]
+        if not pending:
+            return [done[e] for e in endpoints]
+        dead = check_alive()
+        if dead:
+            raise NotReady(dead, "its container exited")
+        if clock() >= deadline:
+            first = pending[0]
+            raise NotReady(first.service, f"no answer at {first} within {timeout:.0f} s "
+                                          f"(last: {last[first].detail if first in last else 'not probed'})")
+        sleep(interval)

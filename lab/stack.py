@@ -1,0 +1,134 @@
+"""Compose CLI -> running stack: up, down, status, logs for one project."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from lab import composefile, credentials, engine, images
+from lab.catalogue import SERVICES
+from lab.compose_cli import Compose, ContainerState, find_compose
+from lab.errors import ComposeFailed, NotReady, PortInUse
+from lab.project import Project
+from lab.readiness import Result, probe_all, wait_until_ready
+
+
+def say(msg: str) -> None:
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def compose_for(project: Project) -> Compose:
+    prefix, _version = find_compose()
+    return Compose(prefix, project.name, project.files, project.compose_env(), cwd=project.root)
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    service: str
+    addresses: str
+    state: str
+    detail: str
+
+
+def _running(compose: Compose) -> list[ContainerState]:
+    return [c for c in compose.ps() if c.state == "running"]
+
+
+def preflight_ports(project: Project, ours: list[ContainerState]) -> None:
+    """Refuse before starting anything when a port the stack publishes is held by someone else."""
+    from lab.ports import holders  # psutil is only needed here
+
+    mine = {(p.published_port, p.protocol) for c in ours for p in c.publishers}
+    wanted = {(e.port, e.protocol): e for e in project.endpoints()}
+    for h in holders({port for port, _ in wanted}):
+        endpoint = wanted.get((h.port, h.protocol))
+        if endpoint is None or (h.port, h.protocol) in mine:
+            continue
+        if h.is_wildcard or h.address in project.hosts:
+            raise PortInUse(endpoint.service, f"{h.protocol}/{h.address or '*'}:{h.port}", h.describe(),
+                            f"stop it, or pick another port: lab up --port {endpoint.service}=PORT")
+
+
+def up(project: Project, timeout: float = 180.0) -> list[Result]:
+    """Build what changed, start the stack, and return once every service answered its probe."""
+    engine.client()
+    compose = compose_for(project)
+    for path in composefile.write(project.root):
+        say(f"regenerated {path.name} from the catalogue")
+    creds = credentials.ensure(project.secrets_dir)
+    before = _running(compose)
+    preflight_ports(project, before)
+    images.ensure_images(compose, project.root)
+    project.save()
+    say(f"starting project {project.name}")
+    try:
+        compose.run("up", "--detach", "--no-build", "--pull", "never", "--remove-orphans")
+        results = wait_until_ready(project.endpoints(hosts=project.hosts[:1]), creds, timeout=timeout,
+                                   check_alive=lambda: _dead_service(compose))
+    except (ComposeFailed, NotReady) as exc:
+        if isinstance(exc, NotReady):
+            exc.details = logs_tail(compose, exc.service)
+        if not before:  # nothing was running: leave nothing half-started (volumes are kept)
+            _quiet_down(compose)
+            project.forget_ports()
+        raise
+    return results
+
+
+def _dead_service(compose: Compose) -> str | None:
+    for c in compose.ps():
+        if c.state in ("exited", "dead") or (c.state == "restarting" and c.exit_code):
+            return c.service
+    return None
+
+
+def logs_tail(compose: Compose, service: str, lines: int = 30) -> str:
+    try:
+        out = compose.run("logs", "--no-color", "--tail", str(lines), service, timeout=30)
+        return (out.stdout + out.stderr).strip()
+    except ComposeFailed as exc:
+        return f"(no logs: {exc})"
+
+
+def _quiet_down(compose: Compose) -> None:
+    try:
+        compose.run("down", "--remove-orphans", "--timeout", "5", timeout=120)
+    except ComposeFailed:
+        pass
+
+
+def down(project: Project, volumes: bool = False) -> None:
+    engine.client()
+    compose = compose_for(project)
+    args = ["down", "--remove-orphans", "--timeout", "10"] + (["--volumes"] if volumes else [])
+    compose.run(*args, timeout=300)
+    if volumes:
+        project.forget_all()  # credentials go with the data they unlock
+    else:
+        project.forget_ports()
+
+
+def status(project: Project, probe_timeout: float = 1.0) -> list[ServiceRow]:
+    engine.client()
+    compose = compose_for(project)
+    states = {c.service: c for c in compose.ps()}
+    creds = project.credentials()
+    results = probe_all(project.endpoints(), creds, probe_timeout) if creds and states else []
+    rows = []
+    for spec in SERVICES:
+        c = states.get(spec.name)
+        mine = [r for r in results if r.endpoint.service == spec.name]
+        state = "absent" if c is None else (f"{c.state} ({c.health})" if c.health else c.state)
+        failing = [f"{r.endpoint}: {r.detail}" for r in mine if not r.ok]
+        detail = "; ".join(failing) if failing else ("answers" if mine else "-")
+        addresses = " ".join(sorted({str(e) for e in project.endpoints(spec.name)}))
+        rows.append(ServiceRow(spec.name, addresses, state, detail))
+    return rows
+
+
+def logs(project: Project, service: str | None, follow: bool = False, tail: int | None = None) -> int:
+    engine.client()
+    compose = compose_for(project)
+    args = ["logs", "--no-color"] + (["--follow"] if follow else []) + (["--tail", str(tail)] if tail else [])
+    return subprocess.run(compose.argv(*args, *([service] if service else [])), env=compose.environ(),
+                          cwd=compose.cwd).returncode
