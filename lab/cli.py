@@ -5,9 +5,10 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
-from lab import composefile, connenv, project as projects, stack
+from lab import composefile, connenv, engine, harden, project as projects, stack, verify
 from lab.catalogue import BY_NAME
 from lab.errors import LabError, NoSuchProject, UsageError
 from lab.report import table
@@ -44,15 +45,67 @@ def cmd_up(args: argparse.Namespace) -> int:
     for text in args.port or []:
         service, port = _parse_port(text)
         project.ports[service] = port
+    project.overrides += [Path(f).resolve() for f in args.override or []]
+    for f in project.overrides:
+        if not f.is_file():
+            raise UsageError(f"--override {f}: no such file", "give the path of a compose file")
     start = time.monotonic()
-    results = stack.up(project, timeout=args.timeout)
+    stack.up(project, timeout=args.timeout)
     took = time.monotonic() - start
+    if not args.no_harden:
+        _harden_if_needed()
     rows = stack.status(project)
     print(table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail)
                                                              for r in rows]))
     print(f"\nproject {project.name} up in {took:.1f} s; `eval \"$(lab env"
           f"{'' if project.is_default else ' --project ' + project.name})\"` for connection settings")
-    del results
+    if args.no_verify:
+        print("verify: skipped (--no-verify)")
+        return 0
+    report = verify.run(project)
+    _print_verify(report, failing_only=True)
+    return 0 if report.ok else 1
+
+
+def _harden_if_needed() -> None:
+    version = engine.version()
+    if engine.has_loopback_fix(version):
+        return
+    why = harden.can_harden()
+    if why:
+        print(f"lab: warning: engine {version} lacks the 28.0.0 loopback fix and lab cannot harden ({why}); "
+              "run `sudo lab harden`", file=sys.stderr)
+        return
+    for line in harden.apply():
+        print(f"lab: hardened (engine {version} lacks the 28.0.0 loopback fix): added {line}", file=sys.stderr)
+
+
+def _print_verify(report: verify.Report, failing_only: bool = False, took: float | None = None) -> None:
+    counts = {s: sum(c.status == s for c in report.checks) for s in ("pass", "fail", "skip")}
+    shown = [c for c in report.checks if c.status != "pass"] if failing_only else report.checks
+    if shown:
+        print(table(["check", "target", "status", "detail"], [(c.name, c.target, c.status, c.detail) for c in shown]))
+    timing = f" in {took:.2f} s" if took is not None else ""
+    print(f"verify {'OK' if report.ok else 'FAILED'}: {len(report.checks)} checks; "
+          f"{counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skipped{timing}")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    report = verify.run(_project(args))
+    took = time.monotonic() - start
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_verify(report, took=took)
+    return 0 if report.ok else 1
+
+
+def cmd_harden(args: argparse.Namespace) -> int:
+    changed = harden.undo() if args.undo else harden.apply()
+    verb = "removed" if args.undo else "added"
+    print("\n".join(f"{verb} {line}" for line in changed) or ("nothing to remove" if args.undo
+                                                            else "already hardened"))
     return 0
 
 
@@ -104,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("up", cmd_up, "build, start and wait until every service answers")
     p.add_argument("--port", action="append", metavar="SERVICE=PORT", help="host port for one service")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness (default 180)")
+    p.add_argument("--override", action="append", metavar="FILE", help="an extra compose file (audited by verify)")
+    p.add_argument("--no-harden", action="store_true", help="do not add the raw-table rules on engines < 28")
+    p.add_argument("--no-verify", action="store_true", help="skip the verify run at the end")
+
+    p = add("verify", cmd_verify, "prove every service answers over loopback and nothing is reachable elsewhere")
+    p.add_argument("--json", action="store_true", help="one JSON object: {ok, project, checks:[...]}")
+
+    p = add("harden", cmd_harden, "drop loopback-addressed packets from other interfaces (engines < 28)",
+            project=False)
+    p.add_argument("--undo", action="store_true", help="remove exactly the rules lab added")
 
     p = add("down", cmd_down, "stop and remove the stack's containers and network")
     p.add_argument("--volumes", action="store_true", help="also remove its volumes and credentials")

@@ -57,3 +57,29 @@ def holders(ports: set[int] | None = None) -> list[Holder]:
         command, user = _proc_info(conn.pid)
         out.append(Holder(conn.laddr.ip, conn.laddr.port, proto, conn.pid, command, user))
     return sorted(out, key=lambda h: (h.port, h.protocol, h.address))
+
+
+def is_free(port: int, protocols: tuple[str, ...], hosts: tuple[str, ...]) -> bool:
+    """Can we bind `port` for every protocol on every host (and on the wildcard of each family)?"""
+    from lab.hostnet import port_is_free
+
+    wildcard = {"127.0.0.1": "0.0.0.0", "::1": "::"}
+    return all(port_is_free(h, port, proto) and port_is_free(wildcard.get(h, h), port, proto)
+               for h in hosts for proto in protocols)
+
+
+def pick_free(count: int, protocols: tuple[str, ...], hosts: tuple[str, ...],
+              low: int = 49152, high: int = 65535, avoid: set[int] | None = None) -> list[int]:
+    """`count` distinct ports from [low, high] free in every family and protocol given."""
+    import random
+
+    avoid = set(avoid or ())
+    candidates = list(range(low, high + 1))
+    random.shuffle(candidates)
+    chosen: list[int] = []
+    for port in candidates:
+        if port not in avoid and is_free(port, protocols, hosts):
+            chosen.append(port)
+            if len(chosen) == count:
+                return chosen
+    raise OSError(f"fewer than {count} free ports in {low}-{high}")

@@ -39,6 +39,7 @@ class Project:
     root: Path = ROOT
     ports: dict[str, int] = field(default_factory=default_ports)
     ipv6: bool = False
+    overrides: list[Path] = field(default_factory=list)  # extra compose files (`lab up --override`)
 
     @property
     def state_dir(self) -> Path:
@@ -63,7 +64,15 @@ class Project:
 
     @property
     def files(self) -> list[Path]:
-        return [self.root / MAIN] + ([self.root / IPV6] if self.ipv6 else [])
+        """compose.yaml, the ::1 ports where the host has IPv6, then the user's overrides.
+
+        compose.override.yaml is honoured as compose itself would; verify audits the result.
+        """
+        files = [self.root / MAIN] + ([self.root / IPV6] if self.ipv6 else [])
+        conventional = self.root / "compose.override.yaml"
+        if conventional.exists():
+            files.append(conventional)
+        return files + [p for p in self.overrides if p not in files]
 
     def compose_env(self) -> dict[str, str]:
         env = {get(svc).port_env: str(port) for svc, port in self.ports.items()}
@@ -90,7 +99,8 @@ class Project:
     # -- persistence -------------------------------------------------------------------------
     def save(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(json.dumps({"ports": self.ports, "ipv6": self.ipv6}, indent=2) + "\n")
+        self.state_file.write_text(json.dumps(
+            {"ports": self.ports, "ipv6": self.ipv6, "overrides": [str(p) for p in self.overrides]}, indent=2) + "\n")
         if self.is_default:
             self._write_dotenv()
 
@@ -111,7 +121,8 @@ class Project:
         dotenv = self.root / ".env"
         if dotenv.exists() and not dotenv.read_text().startswith(DOTENV_HEADER):
             return  # the user's own .env: leave it alone
-        lines = [f"COMPOSE_FILE={os.pathsep.join(f.name for f in self.files)}"]
+        names = [str(f.relative_to(self.root)) if f.is_relative_to(self.root) else str(f) for f in self.files]
+        lines = [f"COMPOSE_FILE={os.pathsep.join(names)}"]
         lines += [f"{k}={v}" for k, v in sorted(self.compose_env().items())]
         dotenv.write_text(DOTENV_HEADER + "\n".join(lines) + "\n")
 
@@ -128,4 +139,5 @@ def load(name: str = compose_model.PROJECT, root: Path = ROOT) -> Project:
                          f"remove it and run `lab up --project {name}` again") from exc
     project.ports.update({k: int(v) for k, v in state.get("ports", {}).items() if k in project.ports})
     project.ipv6 = bool(state.get("ipv6", project.ipv6))
+    project.overrides = [Path(p) for p in state.get("overrides", [])]
     return project

@@ -1,0 +1,55 @@
+"""Running stack -> probes -> report: `lab verify`.
+
+Every check is independent, so they run concurrently; the neighbour probe starts
+as soon as the published ports are known.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from lab import engine
+from lab.errors import NoSuchProject
+from lab.project import Project
+from lab.stack import compose_for
+from lab.verify import enginecheck, neighbour, reach, runtime, sockets, static
+from lab.verify.checks import FAIL, Check
+
+
+@dataclass
+class Report:
+    project: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.status == FAIL for c in self.checks)
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "project": self.project, "checks": [c.as_dict() for c in self.checks]}
+
+
+def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
+    engine.client()
+    compose = compose_for(project)
+    found = runtime.bindings(project.name)
+    if not found:
+        raise NoSuchProject(f"project {project.name} has no running containers with published ports")
+    creds = project.credentials()
+    if creds is None:
+        raise NoSuchProject(f"project {project.name} has no credentials (was it started with `lab up`?)")
+    # Every port the project publishes — the catalogue's and anything an override added.
+    ports = {(e.port, e.protocol) for e in project.endpoints()} | {(b.host_port, b.protocol) for b in found}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [
+            pool.submit(reach.check, project.endpoints(), creds),
+            pool.submit(static.check, compose, project.root),
+            pool.submit(runtime.check, found),
+            pool.submit(sockets.check, ports),
+            pool.submit(neighbour.check, ports, neighbour_timeout),
+            pool.submit(enginecheck.check),
+        ]
+        report = Report(project.name)
+        for future in futures:
+            report.checks.extend(future.result())
+    return report

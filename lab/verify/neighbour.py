@@ -1,0 +1,160 @@
+"""Neighbour probe: what a machine next to this host could reach.
+
+Verify creates a network namespace joined to the host by a veth pair (unique names,
+removed in a `finally`, also on Ctrl-C/SIGTERM), then from inside it:
+  - connects to every published port at the host's veth address (v4 and v6), which
+    catches anything bound to a wildcard or non-loopback address;
+  - the L2 attack: routes 127.0.0.1 (and ::1) via the host and tries every port again,
+    which catches engines before 28.0.0 that DNAT such packets into the container.
+Every attempt must fail. Traffic only ever goes to addresses of this veth pair.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from lab.verify.checks import FAIL, PASS, SKIP, Check
+
+PROBE = Path(__file__).resolve().parent / "netprobe.py"  # stdlib only: starts fast inside the namespace
+
+
+class NetnsError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    netns: str
+    host_if: str
+    ns_if: str
+    host_v4: str
+    ns_v4: str
+    host_v6: str
+    ns_v6: str
+
+
+def can_run() -> str | None:
+    """None when the probe can run; otherwise why not (it is then reported as skip)."""
+    if os.geteuid() != 0:
+        return "needs root (CAP_NET_ADMIN) to create a network namespace; run verify as root"
+    if not shutil.which("ip"):
+        return "the `ip` command (iproute2) is missing"
+    return None
+
+
+def _ip(*args: str, ns: str | None = None) -> None:
+    argv = ["ip", *(["-n", ns] if ns else []), *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    if proc.returncode != 0:
+        raise NetnsError(f"`{' '.join(argv)}` failed: {proc.stderr.strip()[:200]}")
+
+
+def _free_subnet() -> ipaddress.IPv4Network:
+    """A /30 no route on this host uses yet (so the probe cannot leak anywhere)."""
+    used = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+    nets = []
+    for line in used.splitlines():
+        try:
+            nets.append(ipaddress.ip_network(line.split()[0 if line[0].isdigit() else 1], strict=False))
+        except (ValueError, IndexError):
+            continue
+    for _ in range(100):
+        candidate = ipaddress.ip_network(f"10.{random.randint(200, 254)}.{random.randint(0, 255)}."
+                                         f"{random.randrange(0, 256, 4)}/30")
+        if not any(candidate.overlaps(n) for n in nets if n.prefixlen > 0):
+            return candidate
+    raise NetnsError("no free /30 in 10.200.0.0/13 for the probe")
+
+
+@contextmanager
+def neighbour() -> Iterator[Neighbour]:
+    """Create the namespace and veth pair; always remove them."""
+    tag = secrets.token_hex(3)
+    net = _free_subnet()
+    v6 = f"fd6c:6162:{tag[:4]}:{tag[4:]}00::"  # a ULA /64 of our own
+    n = Neighbour(f"lab-nb-{tag}", f"labh{tag}", f"labn{tag}", str(net[1]), str(net[2]), v6 + "1", v6 + "2")
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def _term(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    in_main = _is_main_thread()
+    if in_main:
+        signal.signal(signal.SIGTERM, _term)
+    try:
+        _ip("netns", "add", n.netns)
+        _ip("link", "add", n.host_if, "type", "veth", "peer", "name", n.ns_if, "netns", n.netns)
+        _ip("addr", "add", f"{n.host_v4}/30", "dev", n.host_if)
+        _ip("addr", "add", f"{n.host_v6}/64", "dev", n.host_if, "nodad")
+        _ip("link", "set", n.host_if, "up")
+        _ip("addr", "add", f"{n.ns_v4}/30", "dev", n.ns_if, ns=n.netns)
+        _ip("addr", "add", f"{n.ns_v6}/64", "dev", n.ns_if, "nodad", ns=n.netns)
+        _ip("link", "set", n.ns_if, "up", ns=n.netns)
+        _ip("link", "set", "lo", "up", ns=n.netns)
+        # The L2 attack: 127.0.0.1 and ::1 routed via the host instead of the namespace's own lo.
+        _ip("rule", "add", "pref", "100", "lookup", "local", ns=n.netns)
+        _ip("rule", "del", "pref", "0", ns=n.netns)
+        _ip("rule", "add", "pref", "10", "to", "127.0.0.1/32", "lookup", "100", ns=n.netns)
+        _ip("route", "add", "127.0.0.1/32", "via", n.host_v4, "dev", n.ns_if, "table", "100", ns=n.netns)
+        _ip("-6", "rule", "add", "pref", "100", "lookup", "local", ns=n.netns)
+        _ip("-6", "rule", "del", "pref", "0", ns=n.netns)
+        _ip("-6", "rule", "add", "pref", "10", "to", "::1/128", "lookup", "100", ns=n.netns)
+        _ip("-6", "route", "add", "::1/128", "via", n.host_v6, "dev", n.ns_if, "table", "100", ns=n.netns)
+        yield n
+    finally:
+        subprocess.run(["ip", "netns", "del", n.netns], capture_output=True)  # takes the veth pair with it
+        subprocess.run(["ip", "link", "del", n.host_if], capture_output=True)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _is_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def probe_from(n: Neighbour, targets: list[dict], timeout: float) -> list[dict]:
+    sysctls = ("net.ipv4.conf.all.route_localnet=1", f"net.ipv4.conf.{n.ns_if}.route_localnet=1")
+    proc = subprocess.run(
+        ["ip", "netns", "exec", n.netns, "sh", "-c",
+         f"sysctl -q -w {' '.join(sysctls)} && exec \"$0\" -I -S \"$1\"", sys.executable, str(PROBE)],
+        input=json.dumps({"timeout": timeout, "targets": targets}), capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        raise NetnsError(f"probe inside {n.netns} failed: {proc.stderr.strip()[-200:]}")
+    return json.loads(proc.stdout)
+
+
+def targets_for(n: Neighbour, ports: set[tuple[int, str]]) -> list[dict]:
+    hosts = [(n.host_v4, "host veth v4"), (n.host_v6, "host veth v6"),
+             ("127.0.0.1", "127.0.0.1 routed via host"), ("::1", "::1 routed via host")]
+    return [{"host": h, "port": p, "protocol": proto, "via": via}
+            for h, via in hosts for p, proto in sorted(ports)]
+
+
+def check(ports: set[tuple[int, str]], timeout: float = 0.3) -> list[Check]:
+    why = can_run()
+    if why:
+        return [Check("neighbour", "namespace probe", SKIP, why)]
+    try:
+        with neighbour() as n:
+            results = probe_from(n, targets_for(n, ports), timeout)
+    except (NetnsError, subprocess.TimeoutExpired, ValueError) as exc:
+        return [Check("neighbour", "namespace probe", FAIL, f"could not run: {exc}")]
+    checks = []
+    for r in results:
+        target = f"{r['protocol']}/{r['port']} via {r['via']}"
+        checks.append(Check("neighbour", target, FAIL if r["reachable"] else PASS,
+                            f"REACHABLE from a neighbour: {r['detail']}" if r["reachable"] else r["detail"]))
+    return checks

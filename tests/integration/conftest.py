@@ -1,0 +1,76 @@
+"""Integration fixtures: real stacks on the real engine, isolated by project name and free ports.
+
+Every stack here has its own project (`labtest-...`) and ports from the dynamic range,
+never the defaults, so a stack someone left running is untouched. Teardown runs in a
+`finally`, volumes and credentials included.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import pytest
+
+from lab import connenv, engine, harden, hostnet, ports, project as projects, stack
+from lab.catalogue import SERVICES
+from lab.errors import LabError
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Stack:
+    project: projects.Project
+    env: dict[str, str]
+
+
+def new_project(prefix: str = "labtest") -> projects.Project:
+    p = projects.Project(f"{prefix}-{secrets.token_hex(3)}", ipv6=hostnet.has_ipv6_loopback())
+    chosen = ports.pick_free(len(SERVICES), ("tcp", "udp"), p.hosts, low=20000, high=45000)
+    p.ports = {s.name: port for s, port in zip(SERVICES, chosen)}
+    return p
+
+
+def start(p: projects.Project) -> Stack:
+    stack.up(p, timeout=240)
+    return Stack(p, connenv.settings(p, p.credentials()))
+
+
+def stop(p: projects.Project) -> None:
+    try:
+        stack.down(p, volumes=True)
+    except LabError:
+        pass
+    p.forget_all()
+
+
+@pytest.fixture(scope="session")
+def engine_ok():
+    try:
+        engine.client()
+    except LabError as exc:
+        pytest.fail(f"integration tests need the Docker engine: {exc}")
+
+
+@pytest.fixture(scope="session")
+def lab_stack(engine_ok):
+    """One full stack for the session."""
+    p = new_project()
+    try:
+        yield start(p)
+    finally:
+        stop(p)
+
+
+@pytest.fixture(scope="session")
+def hardened(engine_ok):
+    """Hardening as `lab up` leaves it on this engine; the prior state is restored afterwards."""
+    if harden.can_harden():
+        pytest.skip(f"skipped: cannot harden ({harden.can_harden()})")
+    before = harden.state()
+    harden.apply()
+    try:
+        yield
+    finally:
+        if not any(before.values()):
+            harden.undo()

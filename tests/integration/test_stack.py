@@ -1,0 +1,114 @@
+"""The backbone, for real: every service answers over loopback with the real clients."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+
+import psycopg
+import pytest
+import redis
+import requests
+
+from lab import hostnet, ports, stack
+from lab.readiness import probe_all
+from lab.runtime_names import container_names
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_service_answers_on_every_loopback_address(lab_stack):
+    p = lab_stack.project
+    results = probe_all(p.endpoints(), p.credentials())
+    assert [(str(r.endpoint), r.ok) for r in results if not r.ok] == []
+    assert len(results) == 5 * len(p.hosts)
+
+
+def test_real_clients_with_lab_env(lab_stack):
+    env = lab_stack.env
+    r = redis.Redis.from_url(env["REDIS_URL"], socket_timeout=5)
+    assert r.set("lab:test", "v") and r.get("lab:test") == b"v"
+    with psycopg.connect(env["DATABASE_URL"], connect_timeout=5) as conn:
+        assert conn.execute("SELECT current_user, current_database()").fetchone() == ("lab", "lab")
+    health = requests.get(env["API_URL"] + "/health", timeout=5)
+    assert health.status_code == 200
+    assert {k: v["ok"] for k, v in health.json()["checks"].items()} == {"redis": True, "postgres": True, "echo": True}
+    host, port = env["ECHO_TCP"].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"hello lab")
+        assert s.recv(100) == b"hello lab"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.settimeout(5)
+        u.sendto(b"udp hello", (host, int(port)))
+        assert u.recv(100) == b"udp hello"
+
+
+def test_auth_is_required(lab_stack):
+    p = lab_stack.project
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=p.ports["redis"], password="wrong", socket_timeout=5).ping()
+    with pytest.raises(redis.exceptions.ResponseError, match="NOAUTH"):
+        redis.Redis(port=p.ports["redis"], socket_timeout=5).get("x")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(host="127.0.0.1", port=p.ports["postgres"], user="lab", password="wrong", dbname="lab",
+                        connect_timeout=5)
+
+
+def test_no_listener_of_the_stack_is_on_a_wildcard(lab_stack):
+    p = lab_stack.project
+    held = ports.holders(set(p.ports.values()))
+    assert {(h.address, h.protocol) for h in held if h.port == p.ports["echo"]} >= {("127.0.0.1", "tcp"),
+                                                                                     ("127.0.0.1", "udp")}
+    assert [h for h in held if not h.is_loopback] == []
+
+
+def test_plain_docker_compose_ps_shows_the_stack(lab_stack):
+    p = lab_stack.project
+    compose = stack.compose_for(p)
+    out = subprocess.run(compose.argv("ps", "--format", "json"), env=compose.environ(), cwd=p.root,
+                         capture_output=True, text=True, check=True).stdout
+    services = {json.loads(line)["Service"] for line in out.splitlines() if line.strip()}
+    assert services == {"echo", "api", "redis", "postgres"}
+
+
+def test_credentials_are_not_in_inspect_or_images(lab_stack):
+    p = lab_stack.project
+    creds = p.credentials()
+    for name in container_names(p.name):
+        inspect = subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout
+        assert creds.redis_password not in inspect and creds.postgres_password not in inspect
+        top = subprocess.run(["docker", "top", name, "-eo", "user,args"], capture_output=True, text=True).stdout
+        assert creds.redis_password not in top and creds.postgres_password not in top
+        users = {line.split()[0] for line in top.splitlines()[1:]}
+        assert "root" not in users, f"{name} runs as root: {top}"
+    assert (p.secrets_dir / "redis_password").stat().st_mode & 0o777 == 0o600
+
+
+def test_status_reports_every_service_answering(lab_stack):
+    rows = stack.status(lab_stack.project)
+    assert {(r.service, r.detail) for r in rows} == {(s, "answers") for s in ("echo", "api", "redis", "postgres")}
+
+
+def test_the_host_ca_bundle_is_in_no_image(lab_stack):
+    bundle = hostnet.ca_bundle()
+    digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+    size = bundle.stat().st_size
+    for image in ("lab/api:local", "lab/echo:local", "lab/redis:local", "lab/postgres:local"):
+        history = subprocess.run(["docker", "history", "--no-trunc", image], capture_output=True, text=True,
+                                 check=True).stdout
+        assert str(bundle) not in history
+        # Any file of the bundle's exact size, hashed inside the image: none may be the bundle.
+        same = subprocess.run(["docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
+                               f"find / -xdev -type f -size {size}c -exec sha256sum {{}} + 2>/dev/null"],
+                              capture_output=True, text=True).stdout
+        assert digest not in same, f"{image} contains the host CA bundle: {same}"
+
+
+def test_engine_down_is_a_one_line_error(tmp_path):
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/nope.sock"}
+    out = subprocess.run([os.sys.executable, "-m", "lab", "status", "--project", "labtest-nothing"], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.startswith("lab: error: Docker engine not reachable") and "Traceback" not in out.stderr

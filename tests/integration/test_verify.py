@@ -1,0 +1,141 @@
+"""verify, with a positive control for every exposure check: each must be shown able to fail."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from lab import engine, harden, ports, stack, verify
+from lab.compose_cli import Compose
+from lab.verify import neighbour, static
+
+from .conftest import new_project, start, stop
+
+pytestmark = pytest.mark.integration
+
+
+def failing(report_or_checks, name):
+    checks = report_or_checks.checks if hasattr(report_or_checks, "checks") else report_or_checks
+    return sorted(c.target for c in checks if c.name == name and c.status == "fail")
+
+
+def stack_ports(p):
+    return {(e.port, e.protocol) for e in p.endpoints()}
+
+
+def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_stack, hardened):
+    report = verify.run(lab_stack.project)
+    assert [c for c in report.checks if c.status != "pass"] == []
+    names = {c.name for c in report.checks}
+    assert names == {"reach", "static", "runtime", "sockets", "neighbour", "engine"}
+    nb = [c for c in report.checks if c.name == "neighbour"]
+    assert len(nb) == 4 * len(stack_ports(lab_stack.project))  # v4/v6 veth + routed 127.0.0.1/::1, per port
+
+
+def test_neighbour_probe_sees_the_hole_until_hardened(lab_stack, hardened):
+    if engine.has_loopback_fix(engine.version()):
+        pytest.skip("skipped: this engine has the 28.0.0 fix, so the hole cannot be shown open")
+    p = lab_stack.project
+    wanted = sorted(f"{proto}/{port} via 127.0.0.1 routed via host" for port, proto in stack_ports(p))
+    try:
+        harden.undo()
+        assert failing(neighbour.check(stack_ports(p)), "neighbour") == wanted
+        harden.apply()
+        assert failing(neighbour.check(stack_ports(p)), "neighbour") == []
+        harden.undo()
+        assert failing(neighbour.check(stack_ports(p)), "neighbour") == wanted
+        assert failing(verify.run(p), "engine") == [f"docker {engine.version()}"]
+    finally:
+        harden.apply()
+
+
+CANARY = """
+services:
+  canary:
+    image: lab/echo:local
+    environment: {{ECHO_PORT: "65432"}}
+    ports:
+      - {{target: 65432, published: "{v4}", host_ip: 0.0.0.0, protocol: tcp}}
+      - {{target: 65432, published: "{v4}", host_ip: 0.0.0.0, protocol: udp}}
+      - {{target: 65432, published: "{v6}", host_ip: "::", protocol: tcp}}
+    networks: [lab]
+"""
+
+
+@pytest.fixture(scope="module")
+def canary_stack(engine_ok, tmp_path_factory):
+    p = new_project("labtest-canary")
+    v4, v6 = ports.pick_free(2, ("tcp", "udp"), p.hosts, low=20000, high=45000, avoid=set(p.ports.values()))
+    override = tmp_path_factory.mktemp("canary") / "canary.yaml"
+    override.write_text(CANARY.format(v4=v4, v6=v6))
+    p.overrides = [override]
+    try:
+        yield start(p), v4, v6
+    finally:
+        stop(p)
+
+
+def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_neighbour(canary_stack, hardened):
+    s, v4, v6 = canary_stack
+    report = verify.run(s.project)
+    assert not report.ok
+    assert failing(report, "static") == [f"canary tcp/{v4}->65432", f"canary tcp/{v6}->65432",
+                                         f"canary udp/{v4}->65432"]
+    canary = [c for c in report.checks if c.name == "runtime" and c.status == "fail"]
+    assert {c.detail for c in canary} >= {f"HostIp 0.0.0.0 (all interfaces) port {v4}"}
+    assert any(f"port {v6}" in c.detail and "::" in c.detail for c in canary), canary
+    assert set(failing(report, "sockets")) >= {f"tcp/0.0.0.0:{v4}", f"udp/0.0.0.0:{v4}", f"tcp/:::{v6}"}
+    must = {f"tcp/{v4} via host veth v4", f"udp/{v4} via host veth v4", f"tcp/{v6} via host veth v6"}
+    dual_stack = {f"tcp/{v6} via host veth v4"}  # a [::] listener may also accept IPv4
+    assert must <= set(failing(report, "neighbour")) <= must | dual_stack
+    # The catalogue's own services still pass everywhere.
+    assert [c for c in report.checks if c.status == "fail" and "canary" not in c.target
+            and str(v4) not in c.target and str(v6) not in c.target] == []
+
+
+def test_a_stopped_service_fails_reachability_naming_it(canary_stack, hardened):
+    s, _v4, _v6 = canary_stack
+    compose = stack.compose_for(s.project)
+    compose.run("stop", "redis")
+    try:
+        report = verify.run(s.project)
+        assert {t.split()[0] for t in failing(report, "reach")} >= {"redis"}
+        assert all(t.startswith(("redis", "api")) for t in failing(report, "reach"))
+    finally:
+        compose.run("start", "redis")
+
+
+def test_a_hand_edited_compose_yaml_fails_static(lab_stack, tmp_path):
+    root = lab_stack.project.root
+    for name in ("compose.yaml", "compose.ipv6.yaml"):
+        shutil.copy(root / name, tmp_path / name)
+    (tmp_path / "services").symlink_to(root / "services")
+    edited = tmp_path / "compose.yaml"
+    edited.write_text(edited.read_text().replace("host_ip: 127.0.0.1", "host_ip: 0.0.0.0", 1))
+    real = stack.compose_for(lab_stack.project)
+    compose = Compose(real.prefix, lab_stack.project.name, [edited], real.env, cwd=tmp_path)
+    checks = static.check(compose, tmp_path)
+    assert failing(checks, "static") == ["compose.yaml vs catalogue", f"echo tcp/{lab_stack.project.ports['echo']}->65432"]
+
+
+def test_verify_cli_json_schema_and_exit_codes(lab_stack, hardened):
+    cmd = [sys.executable, "-m", "lab", "verify", "--project", lab_stack.project.name, "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    assert set(doc) == {"ok", "project", "checks"} and doc["ok"] is True
+    assert all(set(c) == {"name", "target", "status", "detail"} for c in doc["checks"])
+    gone = subprocess.run([sys.executable, "-m", "lab", "verify", "--project", "labtest-no-such"],
+                          capture_output=True, text=True)
+    assert gone.returncode == 2 and "no running containers" in gone.stderr
+
+
+def test_neighbour_probe_leaves_no_namespace_behind(lab_stack):
+    before = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    neighbour.check(stack_ports(lab_stack.project))
+    assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout == before
+    assert "lab-nb-" not in before
