@@ -8,21 +8,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from lab import composefile, connenv, engine, harden, project as projects, stack, verify
+from lab import composefile, connenv, engine, harden, portplan, project as projects, stack, verify
 from lab.catalogue import BY_NAME
 from lab.errors import LabError, NoSuchProject, UsageError
 from lab.report import table
-
-
-def _parse_port(text: str) -> tuple[str, int]:
-    service, sep, value = text.partition("=")
-    if not sep:
-        raise UsageError(f"--port {text!r}: expected SERVICE=PORT", "e.g. --port redis=16379")
-    if service not in BY_NAME:
-        raise UsageError(f"--port {text!r}: unknown service {service!r}", f"choose one of: {', '.join(BY_NAME)}")
-    if not value.isdigit():
-        raise UsageError(f"--port {text!r}: {value!r} is not a number", "use a port from 1024 to 65535")
-    return service, int(value)
 
 
 def _project(args: argparse.Namespace) -> projects.Project:
@@ -42,9 +31,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     project = _project(args)
-    for text in args.port or []:
-        service, port = _parse_port(text)
-        project.ports[service] = port
+    portplan.apply(project, args.port or [], args.dynamic_ports)
     project.overrides += [Path(f).resolve() for f in args.override or []]
     for f in project.overrides:
         if not f.is_file():
@@ -156,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("up", cmd_up, "build, start and wait until every service answers")
     p.add_argument("--port", action="append", metavar="SERVICE=PORT", help="host port for one service")
+    p.add_argument("--dynamic-ports", action="store_true", help="free host ports from 49152-65535")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness (default 180)")
     p.add_argument("--override", action="append", metavar="FILE", help="an extra compose file (audited by verify)")
     p.add_argument("--no-harden", action="store_true", help="do not add the raw-table rules on engines < 28")

@@ -83,3 +83,29 @@ def pick_free(count: int, protocols: tuple[str, ...], hosts: tuple[str, ...],
             if len(chosen) == count:
                 return chosen
     raise OSError(f"fewer than {count} free ports in {low}-{high}")
+
+
+def container_publishing(port: int, protocol: str) -> tuple[str, str] | None:
+    """(container name, compose project) of a container publishing host `port`, if any."""
+    from lab import engine
+
+    for c in engine.client().containers.list():
+        for key, entries in (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
+            if not key.endswith("/" + protocol):
+                continue
+            if any(int(e.get("HostPort") or 0) == port for e in entries or []):
+                return c.name, c.labels.get("com.docker.compose.project", "-")
+    return None
+
+
+def who(h: Holder) -> str:
+    """The holder in words: the process, and the container behind a docker-proxy."""
+    text = h.describe()
+    if "docker-proxy" in h.command:
+        try:
+            found = container_publishing(h.port, h.protocol)
+        except Exception:  # the engine may be down; the pid is still worth showing
+            found = None
+        if found:
+            text = f"container {found[0]} (compose project {found[1]}) via docker-proxy pid {h.pid}"
+    return text

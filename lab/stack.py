@@ -5,10 +5,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from lab import composefile, credentials, engine, images
+from lab import composefile, credentials, engine, images, portplan
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
-from lab.errors import ComposeFailed, NotReady, PortInUse
+from lab.errors import ComposeFailed, NotReady
 from lab.project import Project
 from lab.readiness import Result, probe_all, wait_until_ready
 
@@ -34,21 +34,6 @@ def _running(compose: Compose) -> list[ContainerState]:
     return [c for c in compose.ps() if c.state == "running"]
 
 
-def preflight_ports(project: Project, ours: list[ContainerState]) -> None:
-    """Refuse before starting anything when a port the stack publishes is held by someone else."""
-    from lab.ports import holders  # psutil is only needed here
-
-    mine = {(p.published_port, p.protocol) for c in ours for p in c.publishers}
-    wanted = {(e.port, e.protocol): e for e in project.endpoints()}
-    for h in holders({port for port, _ in wanted}):
-        endpoint = wanted.get((h.port, h.protocol))
-        if endpoint is None or (h.port, h.protocol) in mine:
-            continue
-        if h.is_wildcard or h.address in project.hosts:
-            raise PortInUse(endpoint.service, f"{h.protocol}/{h.address or '*'}:{h.port}", h.describe(),
-                            f"stop it, or pick another port: lab up --port {endpoint.service}=PORT")
-
-
 def up(project: Project, timeout: float = 180.0) -> list[Result]:
     """Build what changed, start the stack, and return once every service answered its probe."""
     engine.client()
@@ -57,7 +42,7 @@ def up(project: Project, timeout: float = 180.0) -> list[Result]:
         say(f"regenerated {path.name} from the catalogue")
     creds = credentials.ensure(project.secrets_dir)
     before = _running(compose)
-    preflight_ports(project, before)
+    portplan.refuse_held(project, {(p.published_port, p.protocol) for c in before for p in c.publishers})
     images.ensure_images(compose, project.root)
     project.save()
     say(f"starting project {project.name}")
@@ -71,6 +56,8 @@ def up(project: Project, timeout: float = 180.0) -> list[Result]:
         if not before:  # nothing was running: leave nothing half-started (volumes are kept)
             _quiet_down(compose)
             project.forget_ports()
+        if isinstance(exc, ComposeFailed):
+            portplan.explain_race(project, exc.stderr)
         raise
     return results
 

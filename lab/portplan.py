@@ -1,0 +1,100 @@
+"""Choosing host ports: validate --port values, pick --dynamic-ports, refuse held ports."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from lab import ports
+from lab.catalogue import BY_NAME, SERVICES
+from lab.errors import PortInUse, UsageError
+from lab.project import Project
+
+DYNAMIC = (49152, 65535)
+
+
+def _unprivileged_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
+    except (OSError, ValueError):
+        return 1024
+
+
+def parse(text: str) -> tuple[str, int]:
+    """`SERVICE=PORT` -> (service, port), refusing anything malformed with one line."""
+    service, sep, value = text.partition("=")
+    if not sep:
+        raise UsageError(f"--port {text!r}: expected SERVICE=PORT", "e.g. --port redis=16379")
+    if service not in BY_NAME:
+        raise UsageError(f"--port {text!r}: unknown service {service!r}", f"choose one of: {', '.join(BY_NAME)}")
+    if not value.isdigit():
+        raise UsageError(f"--port {text!r}: {value!r} is not a number", "use a port from 1024 to 65535")
+    return service, int(value)
+
+
+def validate(chosen: dict[str, int]) -> None:
+    privileged_ok = os.geteuid() == 0
+    start = _unprivileged_start()
+    seen: dict[int, str] = {}
+    for service, port in chosen.items():
+        if not 1 <= port <= 65535:
+            raise UsageError(f"{service}: port {port} is out of range", "use a port from 1024 to 65535")
+        if port < start and not privileged_ok:
+            raise UsageError(f"{service}: port {port} is privileged (< {start}) and lab is not root",
+                             "use a port from 1024 up, or run as root")
+        if port in seen:
+            raise UsageError(f"{seen[port]} and {service} both want host port {port}",
+                             f"give one of them another port: --port {service}=PORT")
+        seen[port] = service
+
+
+def apply(project: Project, overrides: list[str], dynamic: bool) -> None:
+    """Fill project.ports from --dynamic-ports and --port values (these win), then validate."""
+    fixed = dict(parse(text) for text in overrides)
+    if dynamic:
+        wanted = [s for s in SERVICES if s.name not in fixed]
+        picked = ports.pick_free(len(wanted), ("tcp", "udp"), project.hosts, *DYNAMIC, avoid=set(fixed.values()))
+        project.ports.update({s.name: p for s, p in zip(wanted, picked)})
+    project.ports.update(fixed)
+    validate(project.ports)
+
+
+def suggest(project: Project, service: str) -> int:
+    spec = BY_NAME[service]
+    return ports.pick_free(1, spec.protocols, project.hosts, *DYNAMIC, avoid=set(project.ports.values()))[0]
+
+
+def refuse_held(project: Project, mine: set[tuple[int, str]]) -> None:
+    """Raise PortInUse for the first port someone else holds (our own running stack excepted)."""
+    wanted = {(e.port, e.protocol): e for e in project.endpoints()}
+    for h in ports.holders({port for port, _ in wanted}):
+        endpoint = wanted.get((h.port, h.protocol))
+        if endpoint is None or (h.port, h.protocol) in mine:
+            continue
+        if h.is_wildcard or h.address in project.hosts:
+            _raise(project, endpoint.service, f"{h.protocol}/{h.address or '*'}:{h.port}", ports.who(h))
+
+
+_ALLOCATED = re.compile(r"(?:Bind for |listen (?:tcp|udp)[46]? )\[?([0-9a-f.:]+?)\]?:(\d+)(?: failed| :?)", re.I)
+
+
+def explain_race(project: Project, stderr: str) -> None:
+    """compose lost the race to someone binding after our check: name the holder the same way."""
+    match = _ALLOCATED.search(stderr)
+    if not match or not ("already allocated" in stderr or "address already in use" in stderr):
+        return
+    host, port = match.group(1), int(match.group(2))
+    service = next((s for s, p in project.ports.items() if p == port), "?")
+    held = [h for h in ports.holders({port})]
+    holder = ports.who(held[0]) if held else "another process (gone by now)"
+    _raise(project, service, f"{host}:{port}", holder)
+
+
+def _raise(project: Project, service: str, address: str, holder: str) -> None:
+    try:
+        hint = f"stop it, or use a free port: lab up --port {service}={suggest(project, service)}"
+    except OSError:
+        hint = f"stop it, or choose another: lab up --port {service}=PORT"
+    if not project.is_default:
+        hint += f" --project {project.name}"
+    raise PortInUse(service, address, holder, hint)

@@ -1,0 +1,52 @@
+import pytest
+
+from lab import portplan, project as projects
+from lab.errors import UsageError
+
+
+@pytest.mark.parametrize("chosen, message", [
+    ({"redis": 0}, "redis: port 0 is out of range"),
+    ({"redis": 65536}, "redis: port 65536 is out of range"),
+    ({"redis": 7000, "postgres": 7000}, "redis and postgres both want host port 7000"),
+])
+def test_bad_values_are_refused(chosen, message):
+    with pytest.raises(UsageError, match=message):
+        portplan.validate(chosen)
+
+
+def test_privileged_port_without_rights(monkeypatch):
+    monkeypatch.setattr(portplan.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(portplan, "_unprivileged_start", lambda: 1024)
+    with pytest.raises(UsageError, match=r"api: port 80 is privileged \(< 1024\) and lab is not root"):
+        portplan.validate({"api": 80})
+    portplan.validate({"api": 1024})
+
+
+def test_root_may_use_privileged_ports(monkeypatch):
+    monkeypatch.setattr(portplan.os, "geteuid", lambda: 0)
+    portplan.validate({"api": 80})
+
+
+def test_dynamic_ports_are_distinct_in_range_and_port_flags_win(tmp_path):
+    p = projects.Project("t", tmp_path, ipv6=False)
+    portplan.apply(p, ["api=18080"], dynamic=True)
+    assert p.ports["api"] == 18080
+    others = [v for k, v in p.ports.items() if k != "api"]
+    assert len(set(others)) == 3 and all(49152 <= v <= 65535 for v in others)
+
+
+def test_port_flag_replaces_the_default(tmp_path):
+    p = projects.Project("t", tmp_path)
+    portplan.apply(p, ["redis=16379"], dynamic=False)
+    assert p.ports == {"echo": 65432, "api": 5000, "redis": 16379, "postgres": 5432}
+
+
+def test_race_message_is_parsed(tmp_path, monkeypatch):
+    p = projects.Project("t", tmp_path)
+    p.ports["redis"] = 16379
+    monkeypatch.setattr(portplan.ports, "holders", lambda ports: [])
+    stderr = ("Error response from daemon: driver failed programming external connectivity on endpoint t-redis-1: "
+              "Bind for 127.0.0.1:16379 failed: port is already allocated")
+    with pytest.raises(Exception, match=r"redis: 127.0.0.1:16379 is already in use by another process"):
+        portplan.explain_race(p, stderr)
+    portplan.explain_race(p, "some other failure")  # not a port race: nothing raised
