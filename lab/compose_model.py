@@ -54,6 +54,8 @@ def service_model(spec: ServiceSpec) -> dict[str, Any]:
         model["secrets"] = list(spec.secrets)
     if spec.volumes:
         model["volumes"] = [f"{name}:{path}" for name, path in spec.volumes.items()]
+    if spec.tmpfs:
+        model["tmpfs"] = list(spec.tmpfs)
     model["ports"] = published_ports(spec, IPV4_LOOPBACK)
     model["networks"] = [NETWORK]
     if spec.depends_on:

@@ -46,6 +46,7 @@ class ServiceSpec:
     build_secrets: tuple[str, ...] = ()  # e.g. ("ca_bundle",) for a build that runs pip
     volumes: dict[str, str] = field(default_factory=dict)  # volume name -> mount path
     environment: dict[str, str] = field(default_factory=dict)
+    tmpfs: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     stop_signal: str | None = None
     stop_grace_period: str = "10s"
