@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-import requests
 
 from lab.catalogue import echo, postgres, redis
 from lab.catalogue.reasons import reason_for
@@ -14,6 +13,8 @@ from lab.errors import ProbeFailed
 
 def probe(endpoint: Endpoint, _creds: Credentials, timeout: float) -> str:
     """GET /health: 200 and every dependency reported ok."""
+    import requests  # heavy (~0.2 s); only probes need it
+
     start = time.perf_counter()
     url = f"http://{endpoint.address}/health"
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import time
 
-import redis
 
 from lab.catalogue.reasons import reason_for
 from lab.catalogue.spec import Credentials, Endpoint, ServiceSpec
@@ -14,6 +13,8 @@ from lab.errors import ProbeFailed
 
 def probe(endpoint: Endpoint, creds: Credentials, timeout: float) -> str:
     """AUTH + PING, then SET/GET of a random short-lived key."""
+    import redis  # heavy (~0.2 s); only probes need it
+
     start = time.perf_counter()
     client = redis.Redis(host=endpoint.host, port=endpoint.port, password=creds.redis_password,
                          socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False)

@@ -31,7 +31,6 @@ class Report:
 
 def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
     engine.client()
-    compose = compose_for(project)
     found = runtime.bindings(project.name)
     if not found:
         raise NoSuchProject(f"project {project.name} has no running containers with published ports")
@@ -43,7 +42,8 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
     with ThreadPoolExecutor(max_workers=6) as pool:
         futures = [
             pool.submit(reach.check, project.endpoints(), creds),
-            pool.submit(static.check, compose, project.root),
+            # Finding compose costs a process start: do it inside the task, not before the pool.
+            pool.submit(lambda: static.check(compose_for(project), project.root)),
             pool.submit(runtime.check, found),
             pool.submit(sockets.check, ports),
             pool.submit(neighbour.check, ports, neighbour_timeout),
