@@ -14,6 +14,12 @@ from lab.errors import LabError, NoSuchProject, UsageError
 from lab.report import table
 
 
+def _port_number(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return int(text)
+
+
 def _project(args: argparse.Namespace) -> projects.Project:
     return projects.load(args.project)
 
@@ -127,6 +133,37 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ports(args: argparse.Namespace) -> int:
+    from lab import ports
+
+    project = _project(args)
+    wanted = [int(p) for p in args.ports] if args.ports else sorted(set(project.ports.values()))
+    held = ports.holders(set(wanted))
+    rows = []
+    for port in wanted:
+        mine = [h for h in held if h.port == port]
+        for h in mine:
+            scope = "loopback only" if h.is_loopback else ("EXPOSED (all interfaces)" if h.is_wildcard
+                                                           else "EXPOSED (not loopback)")
+            family = "IPv6" if ":" in h.address else "IPv4"
+            rows.append((port, h.protocol, family, h.address, scope, ports.who(h)))
+        if not mine:
+            rows.append((port, "-", "-", "-", "unused", "-"))
+    print(table(["port", "proto", "family", "address", "scope", "holder"], rows))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from lab import doctor
+
+    findings = doctor.run(_project(args))
+    print(table(["check", "status", "detail"], [(f.name, f.status, f.detail) for f in findings]))
+    for f in findings:
+        if f.hint and f.status != doctor.OK:
+            print(f"  {f.name}: {f.hint}")
+    return 1 if any(f.status == doctor.FAIL for f in findings) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab", description="A local multi-service lab on loopback only.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("service", nargs="?")
     p.add_argument("--follow", "-f", action="store_true")
     p.add_argument("--tail", type=int)
+
+    p = add("ports", cmd_ports, "who listens on the stack's ports (or the ports given), loopback or exposed")
+    p.add_argument("ports", nargs="*", type=_port_number, metavar="PORT")
+
+    add("doctor", cmd_doctor, "can `lab up` succeed here? each fact with a fix")
 
     p = add("env", cmd_env, "connection settings with credentials (eval \"$(lab env)\")")
     p.add_argument("--format", choices=connenv.FORMATS, default="shell")

@@ -17,7 +17,7 @@ def probe(endpoint: Endpoint, creds: Credentials, timeout: float) -> str:
 
     start = time.perf_counter()
     client = redis.Redis(host=endpoint.host, port=endpoint.port, password=creds.redis_password,
-                         socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False)
+                         socket_timeout=timeout, socket_connect_timeout=timeout)
     key, value = f"lab:probe:{os.urandom(6).hex()}", os.urandom(8).hex()
     try:
         if client.ping() is not True:

@@ -13,7 +13,7 @@ from lab import engine, harden, ports, stack, verify
 from lab.compose_cli import Compose
 from lab.verify import neighbour, static
 
-from .conftest import new_project, start, stop
+from tests.integration.conftest import new_project, start, stop
 
 pytestmark = pytest.mark.integration
 
