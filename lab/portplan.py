@@ -75,7 +75,9 @@ def refuse_held(project: Project, mine: set[tuple[int, str]]) -> None:
             _raise(project, endpoint.service, f"{h.protocol}/{h.address or '*'}:{h.port}", ports.who(h))
 
 
-_ALLOCATED = re.compile(r"(?:Bind for |listen (?:tcp|udp)[46]? )\[?([0-9a-f.:]+?)\]?:(\d+)(?: failed| :?)", re.I)
+# "Bind for 127.0.0.1:6379 failed: port is already allocated" (engine) or
+# "listen tcp4 127.0.0.1:6379: bind: address already in use" (docker-proxy)
+_ALLOCATED = re.compile(r"(?:Bind for |listen (?:tcp|udp)[46]? )\[?([0-9a-f.:]+?)\]?:(\d+)\b", re.I)
 
 
 def explain_race(project: Project, stderr: str) -> None:

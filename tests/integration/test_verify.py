@@ -139,3 +139,23 @@ def test_neighbour_probe_leaves_no_namespace_behind(lab_stack):
     neighbour.check(stack_ports(lab_stack.project))
     assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout == before
     assert "lab-nb-" not in before
+
+
+def test_the_namespace_is_removed_when_verify_is_killed(lab_stack, hardened):
+    """SIGTERM in the middle of the neighbour probe (dropped packets, long timeout) still cleans up."""
+    import signal
+    import time
+
+    code = ("from lab.verify import neighbour; "
+            f"neighbour.check({{({lab_stack.project.ports['redis']}, 'tcp')}}, timeout=30)")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 10
+        while "lab-nb-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout:
+            assert time.monotonic() < deadline, "the probe never created its namespace"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    assert "lab-nb-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout

@@ -50,3 +50,12 @@ def test_race_message_is_parsed(tmp_path, monkeypatch):
     with pytest.raises(Exception, match=r"redis: 127.0.0.1:16379 is already in use by another process"):
         portplan.explain_race(p, stderr)
     portplan.explain_race(p, "some other failure")  # not a port race: nothing raised
+
+
+def test_proxy_race_message_is_parsed(tmp_path, monkeypatch):
+    p = projects.Project("t", tmp_path)
+    p.ports["api"] = 44849
+    monkeypatch.setattr(portplan.ports, "holders", lambda ports: [])
+    stderr = "Error starting userland proxy: listen tcp4 127.0.0.1:44849: bind: address already in use"
+    with pytest.raises(Exception, match=r"api: 127.0.0.1:44849 is already in use"):
+        portplan.explain_race(p, stderr)

@@ -1,0 +1,107 @@
+"""Port conflicts are refused before anything starts, naming the holder; stacks run side by side."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from lab import errors, portplan, stack
+from lab.readiness import probe_all
+from lab.runtime_names import container_names
+from tests.integration.conftest import new_project, stop
+
+pytestmark = pytest.mark.integration
+
+
+def lab(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=600)
+
+
+def port_flags(p) -> list[str]:
+    return [f"--port={s}={port}" for s, port in p.ports.items()]
+
+
+CASES = [("tcp", "127.0.0.1", "redis"), ("udp", "127.0.0.1", "echo"), ("tcp", "::1", "postgres"),
+         ("udp", "::1", "echo"), ("tcp", "0.0.0.0", "api")]
+
+
+@pytest.mark.parametrize("proto, host, service", CASES, ids=[f"{p}-{h}" for p, h, _ in CASES])
+def test_a_held_port_is_refused_before_anything_starts(engine_ok, proto, host, service):
+    p = new_project("labtest-held")
+    if ":" in host and not p.ipv6:
+        pytest.skip("skipped: this host has no IPv6 loopback")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(family, kind) as held:
+        held.bind((host, p.ports[service]))
+        if proto == "tcp":
+            held.listen()
+        out = lab("up", "--project", p.name, *port_flags(p))
+    try:
+        assert out.returncode == 1, out.stderr
+        first = out.stderr.splitlines()[0]
+        assert first.startswith(f"lab: error: {service}: {proto}/{host}:{p.ports[service]} is already in use by "
+                                f"pid {os.getpid()}")
+        assert f"lab up --port {service}=" in out.stderr and f"--project {p.name}" in out.stderr
+        assert container_names(p.name) == []
+    finally:
+        p.forget_all()
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--port=redis=0", "redis: port 0 is out of range"),
+    ("--port=redis=70000", "redis: port 70000 is out of range"),
+    ("--port=redis=abc", "'abc' is not a number"),
+    ("--port=nosuch=7000", "unknown service 'nosuch'"),
+])
+def test_bad_port_values_are_refused_with_nothing_created(engine_ok, flag, message):
+    name = "labtest-bad-values"
+    out = lab("up", "--project", name, flag)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+    assert container_names(name) == []
+
+
+def test_two_services_on_one_port_are_refused(engine_ok):
+    out = lab("up", "--project", "labtest-dup", "--port=redis=47001", "--port=postgres=47001")
+    assert out.returncode == 2 and "redis and postgres both want host port 47001" in out.stderr
+    assert container_names("labtest-dup") == []
+
+
+def test_the_bind_race_names_the_holder_and_leaves_nothing(engine_ok, monkeypatch):
+    """Someone binds between our check and compose's bind: compose fails, we still name them."""
+    p = new_project("labtest-race")
+    monkeypatch.setattr(portplan, "refuse_held", lambda project, mine: None)  # lose the race on purpose
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", p.ports["api"]))
+        held.listen()
+        try:
+            with pytest.raises(errors.PortInUse, match=rf"api: 127.0.0.1:{p.ports['api']} is already in use by "
+                                                       rf"pid {os.getpid()}"):
+                stack.up(p, timeout=120)
+            assert container_names(p.name) == []
+        finally:
+            stop(p)
+
+
+def test_side_by_side_stacks_verify_independently(lab_stack):
+    b = new_project("labtest-b")
+    try:
+        out = lab("up", "--project", b.name, "--dynamic-ports")
+        assert out.returncode == 0, out.stdout + out.stderr
+        env = json.loads(lab("env", "--project", b.name, "--format", "json").stdout)
+        recorded = json.loads((b.state_dir / "state.json").read_text())["ports"]
+        assert all(49152 <= port <= 65535 for port in recorded.values())
+        assert env["API_URL"] == f"http://127.0.0.1:{recorded['api']}"
+        assert set(recorded.values()).isdisjoint(lab_stack.project.ports.values())
+        for name in (b.name, lab_stack.project.name):
+            assert lab("verify", "--project", name).returncode == 0
+        assert lab("down", "--project", b.name, "--volumes").returncode == 0
+        assert container_names(b.name) == []
+        p = lab_stack.project
+        assert [r for r in probe_all(p.endpoints(), p.credentials()) if not r.ok] == []
+    finally:
+        stop(b)
