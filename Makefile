@@ -62,7 +62,8 @@ test-integration: setup
 	$(VENV)/bin/python -m pytest tests/integration
 
 bench: setup
-	$(VENV)/bin/python -m tests.bench
+	$(VENV)/bin/python -m tests.bench.stack
+	$(VENV)/bin/python -m tests.bench.api_wrk --project $(PROJECT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

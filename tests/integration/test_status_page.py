@@ -1,0 +1,109 @@
+"""The status page in a real browser: headless Chromium (Debian's chromium + chromium-driver)
+driven by Selenium opens `/` of the stack and waits until every service row is healthy.
+
+The screenshot goes to $LAB_SCREENSHOT when set (relative paths from the repo root, e.g.
+LAB_SCREENSHOT=docs/status-page.png), else to the test's tmp_path.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("echo", "api", "redis", "postgres")
+WAIT = 30.0
+
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+DRIVER = ("chromedriver",)
+
+
+def find(names, extra=()) -> str | None:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    return next((p for p in extra if os.access(p, os.X_OK)), None)
+
+
+@pytest.fixture
+def browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("skipped: selenium is not installed (pip install -e '.[test]')")
+    binary = find(CHROMIUM, ("/usr/lib/chromium/chromium",))
+    driver_path = find(DRIVER, ("/usr/lib/chromium/chromedriver",))
+    if not binary:
+        pytest.skip("skipped: no chromium browser (apt-get install chromium)")
+    if not driver_path:
+        pytest.skip("skipped: no chromedriver (apt-get install chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1100,640", "--hide-scrollbars", "--force-device-scale-factor=1",
+                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+                "--disable-background-networking", "--disable-sync", "--disable-component-update",
+                "--disable-default-apps", "--metrics-recording-only", "--no-proxy-server"):
+        options.add_argument(arg)
+    # Never let Selenium Manager look for (and download) a driver: use Debian's.
+    service = Service(executable_path=driver_path)
+    try:
+        driver = webdriver.Chrome(service=service, options=options)
+    except Exception as exc:  # noqa: BLE001 - a browser that cannot start is a skip with the reason
+        pytest.skip(f"skipped: headless chromium did not start: {str(exc).splitlines()[0]}")
+    try:
+        driver.set_page_load_timeout(30)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def screenshot_path(tmp_path: Path) -> Path:
+    named = os.environ.get("LAB_SCREENSHOT")
+    if not named:
+        return tmp_path / "status-page.png"
+    path = Path(named)
+    return path if path.is_absolute() else REPO / path
+
+
+def test_status_page_shows_every_service_healthy(lab_stack, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    api = lab_stack.env["API_URL"]
+    browser.get(api + "/")
+    assert browser.title == "lab status"
+
+    def states() -> dict[str, str]:
+        rows = browser.find_elements(By.CSS_SELECTOR, "[data-service]")
+        return {r.get_attribute("data-service"): r.get_attribute("data-state") for r in rows}
+
+    deadline = time.monotonic() + WAIT
+    seen = states()
+    while time.monotonic() < deadline:
+        seen = states()
+        if set(seen) == set(SERVICES) and all(v == "healthy" for v in seen.values()):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"status page rows not all healthy within {WAIT:.0f} s: {seen}")
+
+    overall = browser.find_element(By.ID, "overall").text
+    assert overall == "all systems healthy"
+    # Host addresses come from /info: the api row names its loopback port.
+    api_row = browser.find_element(By.CSS_SELECTOR, '[data-service="api"]').text
+    assert f":{lab_stack.project.ports['api']}" in api_row
+    hits = browser.find_element(By.ID, "hits").text
+    assert hits.isdigit(), hits
+
+    path = screenshot_path(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(path)), "screenshot failed"
+    assert path.stat().st_size > 5000
+    print(f"\nstatus page screenshot: {path}")
