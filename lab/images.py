@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,8 +92,17 @@ def context_hash(folder: Path, base_id: str) -> str:
     return digest.hexdigest()
 
 
+_STEP = re.compile(r"^\s*> \[(\S+) (\d+/\d+)\] (.*?):?$")
+
+
 def _failing_step(lines: list[str]) -> str:
-    """BuildKit names the failing step in its ERROR lines; fall back to the last line."""
+    """BuildKit names the failing step (`> [echo 3/5] RUN ...:`); else its ERROR line; else the last."""
+    errors = [ln for ln in lines if "exit code" in ln]
+    for line in reversed(lines):
+        match = _STEP.match(line)
+        if match:
+            code = re.search(r"exit code: \d+", errors[-1]) if errors else None
+            return f"[{match.group(1)} {match.group(2)}] {match.group(3)[:200]}" + (f" ({code.group(0)})" if code else "")
     for line in reversed(lines):
         if "ERROR" in line or "failed to solve" in line:
             return line.strip()[:300]
@@ -121,8 +131,10 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
         compose.stream("--progress", "plain", "build", *stale)
     except ComposeFailed as exc:
         lines = exc.stderr.splitlines()
-        failed = next((s for s in stale if any(f"[{s} " in ln or f" {s} " in ln for ln in lines[-40:])), stale[0])
-        raise BuildFailed(failed, _failing_step(lines), "\n".join(lines[-25:])) from exc
+        step = _failing_step(lines)
+        failed = next((s for s in stale if step.startswith(f"[{s} ")), None) or next(
+            (s for s in stale if any(f"[{s} " in ln for ln in lines[-40:])), stale[0])
+        raise BuildFailed(failed, step, "\n".join(lines[-25:])) from exc
     for name in stale:
         spec = next(s for s in SERVICES if s.name == name)
         record[name] = {"hash": wanted[name], "id": engine.image_id(spec.image)}

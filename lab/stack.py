@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from lab import composefile, credentials, engine, images, portplan
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
-from lab.errors import ComposeFailed, NotReady
+from lab.errors import ComposeFailed, LabError, NotReady
 from lab.project import Project
 from lab.readiness import Result, probe_all, wait_until_ready
 
@@ -43,7 +43,12 @@ def up(project: Project, timeout: float = 180.0) -> list[Result]:
     creds = credentials.ensure(project.secrets_dir)
     before = _running(compose)
     portplan.refuse_held(project, {(p.published_port, p.protocol) for c in before for p in c.publishers})
-    images.ensure_images(compose, project.root)
+    try:
+        images.ensure_images(compose, project.root)
+    except LabError:
+        if not before and not _has_volumes(project):
+            project.forget_all()  # a stack that never started keeps nothing, not even credentials
+        raise
     project.save()
     say(f"starting project {project.name}")
     try:
@@ -60,6 +65,10 @@ def up(project: Project, timeout: float = 180.0) -> list[Result]:
             portplan.explain_race(project, exc.stderr)
         raise
     return results
+
+
+def _has_volumes(project: Project) -> bool:
+    return bool(engine.client().volumes.list(filters={"label": f"com.docker.compose.project={project.name}"}))
 
 
 def _dead_service(compose: Compose) -> str | None:

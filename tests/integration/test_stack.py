@@ -112,3 +112,21 @@ def test_engine_down_is_a_one_line_error(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.startswith("lab: error: Docker engine not reachable") and "Traceback" not in out.stderr
+
+
+def test_a_service_that_dies_fails_up_fast_with_its_logs_and_nothing_left(engine_ok, tmp_path):
+    from lab.errors import NotReady
+    from tests.integration.conftest import new_project, stop
+
+    p = new_project("labtest-dies")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('services:\n  postgres:\n    restart: "no"\n'
+                      '    entrypoint: ["sh", "-c", "echo broken on purpose >&2; exit 7"]\n')
+    p.overrides = [broken]
+    try:
+        with pytest.raises(NotReady, match="postgres not ready: its container exited") as info:
+            stack.up(p, timeout=120)
+        assert "broken on purpose" in info.value.details
+        assert container_names(p.name) == []
+    finally:
+        stop(p)

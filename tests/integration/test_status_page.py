@@ -47,7 +47,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1100,640", "--hide-scrollbars", "--force-device-scale-factor=1",
+                "--window-size=1100,800", "--hide-scrollbars", "--force-device-scale-factor=1",
                 "--no-first-run", "--no-default-browser-check", "--disable-extensions",
                 "--disable-background-networking", "--disable-sync", "--disable-component-update",
                 "--disable-default-apps", "--metrics-recording-only", "--no-proxy-server"):
