@@ -8,6 +8,7 @@ from lab import engine, harden, hostnet, images, ports
 from lab.compose_cli import find_compose
 from lab.errors import LabError
 from lab.project import Project
+from lab.verify import runtime
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -70,13 +71,10 @@ def _hardening(version: str | None) -> Finding:
 
 def _ports(project: Project) -> list[Finding]:
     findings = []
-    ours = set()
     try:
-        for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={project.name}"}):
-            for entries in (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).values():
-                ours |= {int(e.get("HostPort") or 0) for e in entries or []}
+        ours = {b.host_port for b in runtime.bindings(project.name)}
     except LabError:
-        pass
+        ours = set()
     held = ports.holders(set(project.ports.values()))
     for service, port in project.ports.items():
         mine = [h for h in held if h.port == port and (h.is_wildcard or h.address in project.hosts)]
