@@ -105,3 +105,36 @@ def test_side_by_side_stacks_verify_independently(lab_stack):
         assert [r for r in probe_all(p.endpoints(), p.credentials()) if not r.ok] == []
     finally:
         stop(b)
+
+
+def test_doctor_passes_here_and_names_a_holder(engine_ok):
+    p = new_project("labtest-doctor")
+    p.save()
+    try:
+        ok = lab("doctor", "--project", p.name)
+        assert ok.returncode == 0, ok.stdout
+        assert "compose        ok      v2." in ok.stdout
+        with socket.socket() as held:
+            held.bind(("127.0.0.1", p.ports["postgres"]))
+            held.listen()
+            bad = lab("doctor", "--project", p.name)
+        assert bad.returncode == 1
+        assert f"postgres: tcp/127.0.0.1:{p.ports['postgres']} held by pid {os.getpid()}" in bad.stdout
+    finally:
+        p.forget_all()
+
+
+def test_lab_ports_names_loopback_and_exposed_listeners(engine_ok):
+    with socket.socket() as lo, socket.socket() as wild:
+        lo.bind(("127.0.0.1", 0))
+        lo.listen()
+        wild.bind(("0.0.0.0", 0))
+        wild.listen()
+        a, b = lo.getsockname()[1], wild.getsockname()[1]
+        free = portplan.ports.pick_free(1, ("tcp", "udp"), ("127.0.0.1",), 20000, 45000)[0]
+        out = lab("ports", str(a), str(b), str(free))
+    assert out.returncode == 0
+    rows = {line.split()[0]: line for line in out.stdout.splitlines()[1:]}
+    assert "loopback only" in rows[str(a)] and f"pid {os.getpid()}" in rows[str(a)]
+    assert "EXPOSED (all interfaces)" in rows[str(b)]
+    assert "unused" in rows[str(free)]
