@@ -130,3 +130,20 @@ def test_a_service_that_dies_fails_up_fast_with_its_logs_and_nothing_left(engine
         assert container_names(p.name) == []
     finally:
         stop(p)
+
+
+def test_a_host_without_ipv6_gets_ipv4_bindings_only(engine_ok, hardened):
+    """The per-host choice: without IPv6 loopback, compose.ipv6.yaml is left out and all still works."""
+    from lab import verify
+    from tests.integration.conftest import new_project, start, stop
+
+    p = new_project("labtest-v4only")
+    p.ipv6 = False
+    try:
+        start(p)
+        assert [f.name for f in p.files] == ["compose.yaml"]
+        assert {h.address for h in ports.holders(set(p.ports.values()))} == {"127.0.0.1"}
+        report = verify.run(p)
+        assert report.ok, [c for c in report.checks if c.status != "pass"]
+    finally:
+        stop(p)
