@@ -48,7 +48,8 @@ def ensure_base() -> str:
         engine.client().images.pull(OFFICIAL_BASE)
         return OFFICIAL_BASE
     except docker.errors.DockerException as exc:
-        say(f"pull failed ({str(exc).splitlines()[0][:100]}); bootstrapping {LOCAL_BASE} from Debian's packages")
+        why = getattr(exc, "explanation", None) or str(exc)
+        say(f"pull failed ({str(why).splitlines()[0][:100]}); bootstrapping {LOCAL_BASE} from Debian's packages")
     bootstrap()
     return LOCAL_BASE
 
