@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
@@ -42,11 +44,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     for f in project.overrides:
         if not f.is_file():
             raise UsageError(f"--override {f}: no such file", "give the path of a compose file")
+    if not args.no_harden:
+        _harden_if_needed()  # before publishing anything: no window for neighbours
     start = time.monotonic()
     stack.up(project, timeout=args.timeout)
     took = time.monotonic() - start
-    if not args.no_harden:
-        _harden_if_needed()
     rows = stack.status(project)
     print(table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail)
                                                              for r in rows]))
@@ -214,11 +216,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(_sig: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: namespaces, half-started stacks
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
+    except OSError as exc:  # a permission or socket problem lab did not foresee: still one line
+        print(f"lab: error: {exc}", file=sys.stderr)
+        print("lab: hint: check the path's owner and permissions (was lab run with sudo before?)", file=sys.stderr)
+        return 1
     except LabError as exc:
         if exc.details:
             print(exc.details, file=sys.stderr)

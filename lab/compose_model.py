@@ -17,7 +17,7 @@ IPV4_LOOPBACK = "127.0.0.1"
 IPV6_LOOPBACK = "::1"
 BASE_IMAGE_DEFAULT = "lab/base:bookworm"
 CA_BUNDLE_DEFAULT = "/etc/ssl/certs/ca-certificates.crt"
-SECRETS_DIR_DEFAULT = "./.lab/lab/secrets"
+SECRETS_DIR_DEFAULT = "${HOME}/.local/state/lab/lab/secrets"  # = lab.project.state_home(); .env says where
 HEALTHCHECK = ["CMD", "/usr/local/bin/lab-healthcheck"]
 
 

@@ -82,6 +82,8 @@ def undo() -> list[str]:
     removed = []
     for rule in RULES:
         while present(rule):
-            _run(rule, "-D")
+            proc = _run(rule, "-D")
+            if proc.returncode != 0:
+                raise HardenError(f"{rule.tool} -t raw -D PREROUTING failed: {proc.stderr.strip()[:200]}")
             removed.append(f"{rule.tool} raw PREROUTING -d {rule.destination} ! -i lo DROP")
     return removed

@@ -37,9 +37,9 @@ def ca_bundle() -> Path | None:
 def port_is_free(host: str, port: int, protocol: str) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(family, kind) as sock:
-        try:
+    try:
+        with socket.socket(family, kind) as sock:
             sock.bind((host, port))
-        except OSError:
-            return False
+    except OSError:  # held, or the family is gone: either way we cannot publish there
+        return False
     return True

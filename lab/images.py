@@ -20,6 +20,7 @@ import docker.errors
 from lab import engine
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose
+from lab.project import state_home
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
 
 OFFICIAL_BASE = "debian:bookworm-slim"
@@ -114,7 +115,7 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
     """Build the images whose inputs changed; return the services built."""
     base = ensure_base()
     base_id = engine.image_id(base) or base
-    record_path = root / ".lab" / "images.json"
+    record_path = state_home() / "images.json"  # images are per engine, like the state
     try:
         record = json.loads(record_path.read_text())
     except (FileNotFoundError, ValueError):

@@ -53,7 +53,10 @@ def apply(project: Project, overrides: list[str], dynamic: bool) -> None:
     fixed = dict(parse(text) for text in overrides)
     if dynamic:
         wanted = [s for s in SERVICES if s.name not in fixed]
-        picked = ports.pick_free(len(wanted), ("tcp", "udp"), project.hosts, *DYNAMIC, avoid=set(fixed.values()))
+        try:
+            picked = ports.pick_free(len(wanted), ("tcp", "udp"), project.hosts, *DYNAMIC, avoid=set(fixed.values()))
+        except OSError as exc:
+            raise UsageError(f"--dynamic-ports: {exc}", "free some ports, or choose them with --port") from exc
         project.ports.update({s.name: p for s, p in zip(wanted, picked)})
     project.ports.update(fixed)
     validate(project.ports)

@@ -1,7 +1,10 @@
 """A project: one isolated stack (name, host ports, loopback families, credentials, files).
 
-Its choices live in `.lab/<name>/state.json` so that every command — and plain
-`docker compose` in the repo, through `.env` for the default project — agree until `down`.
+Its state lives per user, not per checkout, in `~/.local/state/lab/<name>/` (XDG_STATE_HOME,
+or LAB_STATE_HOME): a project name is one stack on the engine — its containers and volumes
+too — so its credentials and port choice must be one as well. `state.json` holds the choices
+so that every command, and plain `docker compose` in the repo (through `.env` for the default
+project), agree until `down`.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +24,14 @@ from lab.errors import UsageError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DOTENV_HEADER = "# Written by lab for the default project; removed by `lab down`. Do not edit.\n"
+
+
+def state_home() -> Path:
+    explicit = os.environ.get("LAB_STATE_HOME")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "lab"
 
 
 def check_name(name: str) -> str:
@@ -40,10 +52,11 @@ class Project:
     ports: dict[str, int] = field(default_factory=default_ports)
     ipv6: bool = False
     overrides: list[Path] = field(default_factory=list)  # extra compose files (`lab up --override`)
+    state_root: Path = field(default_factory=state_home)
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".lab" / self.name
+        return self.state_root / self.name
 
     @property
     def secrets_dir(self) -> Path:
@@ -127,17 +140,23 @@ class Project:
         dotenv.write_text(DOTENV_HEADER + "\n".join(lines) + "\n")
 
 
-def load(name: str = compose_model.PROJECT, root: Path = ROOT) -> Project:
+def load(name: str = compose_model.PROJECT, root: Path = ROOT, state_root: Path | None = None) -> Project:
     """The project as recorded (or its defaults when it was never brought up)."""
-    project = Project(name=check_name(name), root=root, ipv6=hostnet.has_ipv6_loopback())
+    project = Project(name=check_name(name), root=root, ipv6=hostnet.has_ipv6_loopback(),
+                      state_root=state_root or state_home())
     try:
         state = json.loads(project.state_file.read_text())
+        project.ports.update({k: int(v) for k, v in state.get("ports", {}).items() if k in project.ports})
+        project.ipv6 = bool(state.get("ipv6", project.ipv6)) and hostnet.has_ipv6_loopback()
+        overrides = [Path(p) for p in state.get("overrides", [])]
     except FileNotFoundError:
         return project
-    except ValueError as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         raise UsageError(f"corrupt state file {project.state_file}: {exc}",
                          f"remove it and run `lab up --project {name}` again") from exc
-    project.ports.update({k: int(v) for k, v in state.get("ports", {}).items() if k in project.ports})
-    project.ipv6 = bool(state.get("ipv6", project.ipv6))
-    project.overrides = [Path(p) for p in state.get("overrides", [])]
+    for path in overrides:
+        if path.is_file():
+            project.overrides.append(path)
+        else:  # a moved override must not lock the user out of `lab down`
+            print(f"lab: warning: override {path} recorded for {name} is gone; ignoring it", file=sys.stderr)
     return project

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from lab import composefile, credentials, engine, images, portplan
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
-from lab.errors import ComposeFailed, LabError, NotReady
+from lab.errors import ComposeFailed, LabError, NoSuchProject, NotReady
 from lab.project import Project
 from lab.readiness import Result, probe_all, wait_until_ready
 
@@ -35,36 +35,45 @@ def _running(compose: Compose) -> list[ContainerState]:
 
 
 def up(project: Project, timeout: float = 180.0) -> list[Result]:
-    """Build what changed, start the stack, and return once every service answered its probe."""
+    """Build what changed, start the stack, and return once every service answered its probe.
+
+    A stack that was not running before and fails to come up (or is interrupted) is removed
+    again, volumes kept; one that never started keeps nothing, credentials included.
+    """
     engine.client()
     compose = compose_for(project)
     for path in composefile.write(project.root):
         say(f"regenerated {path.name} from the catalogue")
-    creds = credentials.ensure(project.secrets_dir)
     before = _running(compose)
     portplan.refuse_held(project, {(p.published_port, p.protocol) for c in before for p in c.publishers})
+    if project.credentials() is None and _has_volumes(project):
+        raise CredentialsLost(project)
+    fresh = not before and not _has_volumes(project)
+    creds = credentials.ensure(project.secrets_dir)
     try:
         images.ensure_images(compose, project.root)
-    except LabError:
-        if not before and not _has_volumes(project):
-            project.forget_all()  # a stack that never started keeps nothing, not even credentials
-        raise
-    project.save()
-    say(f"starting project {project.name}")
-    try:
+        project.save()
+        say(f"starting project {project.name}")
         compose.run("up", "--detach", "--no-build", "--pull", "never", "--remove-orphans")
-        results = wait_until_ready(project.endpoints(hosts=project.hosts[:1]), creds, timeout=timeout,
-                                   check_alive=lambda: _dead_service(compose))
-    except (ComposeFailed, NotReady) as exc:
+        return wait_until_ready(project.endpoints(hosts=project.hosts[:1]), creds, timeout=timeout,
+                                check_alive=lambda: _dead_service(compose))
+    except (LabError, KeyboardInterrupt) as exc:
         if isinstance(exc, NotReady):
             exc.details = logs_tail(compose, exc.service)
         if not before:  # nothing was running: leave nothing half-started (volumes are kept)
             _quiet_down(compose)
-            project.forget_ports()
+            project.forget_all() if fresh else project.forget_ports()
         if isinstance(exc, ComposeFailed):
             portplan.explain_race(project, exc.stderr)
         raise
-    return results
+
+
+class CredentialsLost(LabError):
+    """The project's volumes exist but the credentials that unlock them do not."""
+
+    def __init__(self, project: Project) -> None:
+        super().__init__(f"project {project.name} has data volumes but no credentials in {project.secrets_dir}",
+                         f"restore that folder, or drop the data with `lab down --volumes --project {project.name}`")
 
 
 def _has_volumes(project: Project) -> bool:
@@ -108,6 +117,8 @@ def status(project: Project, probe_timeout: float = 1.0) -> list[ServiceRow]:
     engine.client()
     compose = compose_for(project)
     states = {c.service: c for c in compose.ps()}
+    if not states:
+        raise NoSuchProject(f"project {project.name} has no containers")
     creds = project.credentials()
     results = probe_all(project.endpoints(), creds, probe_timeout) if creds and states else []
     rows = []
@@ -125,6 +136,7 @@ def status(project: Project, probe_timeout: float = 1.0) -> list[ServiceRow]:
 def logs(project: Project, service: str | None, follow: bool = False, tail: int | None = None) -> int:
     engine.client()
     compose = compose_for(project)
-    args = ["logs", "--no-color"] + (["--follow"] if follow else []) + (["--tail", str(tail)] if tail else [])
+    args = ["logs", "--no-color"] + (["--follow"] if follow else []) + (
+        ["--tail", str(tail)] if tail is not None else [])
     return subprocess.run(compose.argv(*args, *([service] if service else [])), env=compose.environ(),
                           cwd=compose.cwd).returncode

@@ -18,7 +18,9 @@ def probe(endpoint: Endpoint, _creds: Credentials, timeout: float) -> str:
     start = time.perf_counter()
     url = f"http://{endpoint.address}/health"
     try:
-        resp = requests.get(url, timeout=timeout)
+        with requests.Session() as session:
+            session.trust_env = False  # an http_proxy in the environment must not carry loopback traffic
+            resp = session.get(url, timeout=timeout)
     except requests.RequestException as exc:
         raise ProbeFailed("api", str(endpoint), reason_for(exc)) from exc
     try:

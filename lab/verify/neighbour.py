@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from lab import hostnet
 from lab.verify.checks import FAIL, PASS, SKIP, Check
 
 PROBE = Path(__file__).resolve().parent / "netprobe.py"  # stdlib only: starts fast inside the namespace
@@ -86,8 +87,8 @@ def _free_subnet() -> ipaddress.IPv4Network:
 
 
 @contextmanager
-def neighbour() -> Iterator[Neighbour]:
-    """Create the namespace and veth pair; always remove them."""
+def neighbour(ipv6: bool = True) -> Iterator[Neighbour]:
+    """Create the namespace and veth pair (IPv6 parts only where the host has IPv6); always remove them."""
     tag = secrets.token_hex(3)
     net = _free_subnet()
     v6 = f"fd6c:6162:{tag[:4]}:{tag[4:]}00::"  # a ULA /64 of our own
@@ -105,12 +106,12 @@ def neighbour() -> Iterator[Neighbour]:
         _batch(None, [
             f"link add {n.host_if} type veth peer name {n.ns_if} netns {n.netns}",
             f"addr add {n.host_v4}/30 dev {n.host_if}",
-            f"addr add {n.host_v6}/64 dev {n.host_if} nodad",
+            *([f"addr add {n.host_v6}/64 dev {n.host_if} nodad"] if ipv6 else []),
             f"link set {n.host_if} up",
         ])
         _batch(n.netns, [
             f"addr add {n.ns_v4}/30 dev {n.ns_if}",
-            f"addr add {n.ns_v6}/64 dev {n.ns_if} nodad",
+            *([f"addr add {n.ns_v6}/64 dev {n.ns_if} nodad"] if ipv6 else []),
             f"link set {n.ns_if} up",
             "link set lo up",
             # The L2 attack: 127.0.0.1 and ::1 routed via the host instead of the namespace's own lo.
@@ -118,11 +119,12 @@ def neighbour() -> Iterator[Neighbour]:
             "rule add pref 10 to 127.0.0.1/32 lookup 100",
             f"route add 127.0.0.1/32 via {n.host_v4} dev {n.ns_if} table 100",
         ])
-        _batch(n.netns, [
-            "rule add pref 100 lookup local", "rule del pref 0",
-            "rule add pref 10 to ::1/128 lookup 100",
-            f"route add ::1/128 via {n.host_v6} dev {n.ns_if} table 100",
-        ], family="-6")
+        if ipv6:
+            _batch(n.netns, [
+                "rule add pref 100 lookup local", "rule del pref 0",
+                "rule add pref 10 to ::1/128 lookup 100",
+                f"route add ::1/128 via {n.host_v6} dev {n.ns_if} table 100",
+            ], family="-6")
         yield n
     finally:
         subprocess.run(["ip", "netns", "del", n.netns], capture_output=True)  # takes the veth pair with it
@@ -148,9 +150,11 @@ def probe_from(n: Neighbour, targets: list[dict], timeout: float) -> list[dict]:
     return json.loads(proc.stdout)
 
 
-def targets_for(n: Neighbour, ports: set[tuple[int, str]]) -> list[dict]:
-    hosts = [(n.host_v4, "host veth v4"), (n.host_v6, "host veth v6"),
-             ("127.0.0.1", "127.0.0.1 routed via host"), ("::1", "::1 routed via host")]
+def targets_for(n: Neighbour, ports: set[tuple[int, str]], ipv6: bool = True) -> list[dict]:
+    hosts = [(n.host_v4, "host veth v4"), ("127.0.0.1", "127.0.0.1 routed via host")]
+    if ipv6:
+        hosts[1:1] = [(n.host_v6, "host veth v6")]
+        hosts.append(("::1", "::1 routed via host"))
     return [{"host": h, "port": p, "protocol": proto, "via": via}
             for h, via in hosts for p, proto in sorted(ports)]
 
@@ -159,14 +163,20 @@ def check(ports: set[tuple[int, str]], timeout: float = 0.25) -> list[Check]:
     why = can_run()
     if why:
         return [Check("neighbour", "namespace probe", SKIP, why)]
+    ipv6 = hostnet.has_ipv6_loopback()
     try:
-        with neighbour() as n:
-            results = probe_from(n, targets_for(n, ports), timeout)
+        with neighbour(ipv6) as n:
+            results = probe_from(n, targets_for(n, ports, ipv6), timeout)
     except (NetnsError, subprocess.TimeoutExpired, ValueError) as exc:
         return [Check("neighbour", "namespace probe", FAIL, f"could not run: {exc}")]
     checks = []
     for r in results:
         target = f"{r['protocol']}/{r['port']} via {r['via']}"
-        checks.append(Check("neighbour", target, FAIL if r["reachable"] else PASS,
-                            f"REACHABLE from a neighbour: {r['detail']}" if r["reachable"] else r["detail"]))
+        if r["reachable"] is None:  # the attempt itself failed: proves nothing either way
+            checks.append(Check("neighbour", target, FAIL, f"could not test: {r['detail']}"))
+        else:
+            checks.append(Check("neighbour", target, FAIL if r["reachable"] else PASS,
+                                f"REACHABLE from a neighbour: {r['detail']}" if r["reachable"] else r["detail"]))
+    if not ipv6:
+        checks.append(Check("neighbour", "IPv6 paths", SKIP, "this host has no IPv6 loopback"))
     return checks

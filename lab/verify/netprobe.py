@@ -32,8 +32,8 @@ def attempt(target: dict, timeout: float) -> dict:
         result.update(reachable=False, detail="refused")
     except (socket.timeout, TimeoutError):
         result.update(reachable=False, detail="no answer (dropped)")
-    except OSError as exc:
-        result.update(reachable=False, detail=os.strerror(exc.errno) if exc.errno else str(exc))
+    except OSError as exc:  # unreachable route, bad address...: nothing was tested, so no verdict
+        result.update(reachable=None, detail=os.strerror(exc.errno) if exc.errno else str(exc))
     return result
 
 

@@ -147,3 +147,13 @@ def test_a_host_without_ipv6_gets_ipv4_bindings_only(engine_ok, hardened):
         assert report.ok, [c for c in report.checks if c.status != "pass"]
     finally:
         stop(p)
+
+
+def test_probes_ignore_an_http_proxy_in_the_environment(lab_stack, monkeypatch):
+    """Users behind proxies export http_proxy; loopback probes must not go through it."""
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    p = lab_stack.project
+    assert [r.detail for r in probe_all(p.endpoints("api"), p.credentials()) if not r.ok] == []

