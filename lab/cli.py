@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -227,9 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
+    except BrokenPipeError:  # `lab … | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:  # a permission or socket problem lab did not foresee: still one line
         print(f"lab: error: {exc}", file=sys.stderr)
-        print("lab: hint: check the path's owner and permissions (was lab run with sudo before?)", file=sys.stderr)
+        hint = ("check the owner and permissions (was lab run with sudo before?)" if isinstance(exc, PermissionError)
+                else "check the path or address named above")
+        print(f"lab: hint: {hint}", file=sys.stderr)
         return 1
     except LabError as exc:
         if exc.details:

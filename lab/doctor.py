@@ -1,6 +1,7 @@
 """`lab doctor`: can `lab up` succeed here? One line per fact, with a fix when it is not fine."""
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 
@@ -43,9 +44,10 @@ def _base() -> Finding:
     for name in (images.OFFICIAL_BASE, images.LOCAL_BASE):
         if engine.image_id(name):
             return Finding("base image", OK, f"{name} present")
-    if shutil.which("mmdebstrap") or (shutil.which("apt-get") and harden.can_harden() is None):
+    if os.geteuid() == 0 and (shutil.which("mmdebstrap") or shutil.which("apt-get")):
         return Finding("base image", OK, f"absent; `lab up` will bootstrap {images.LOCAL_BASE} with mmdebstrap")
-    return Finding("base image", FAIL, "absent, and mmdebstrap is not installed", images.BaseImageUnavailable.hint)
+    return Finding("base image", FAIL, "absent, and lab cannot bootstrap it here (needs root and mmdebstrap)",
+                   images.BaseImageUnavailable.hint)
 
 
 def _registry() -> Finding:

@@ -102,7 +102,3 @@ class NoSuchProject(LabError):
 
     exit_code = 2
     hint = "start it with `lab up` (add `--project NAME` for a named stack)"
-
-
-class ExposureFound(LabError):
-    """verify found a failing check."""

@@ -11,7 +11,7 @@ import pytest
 
 from lab import errors, portplan, stack
 from lab.readiness import probe_all
-from lab.runtime_names import container_names
+from tests.integration.names import container_names
 from tests.integration.conftest import new_project, stop
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import requests
 
 from lab import hostnet, ports, stack
 from lab.readiness import probe_all
-from lab.runtime_names import container_names
+from tests.integration.names import container_names
 
 pytestmark = pytest.mark.integration
 
