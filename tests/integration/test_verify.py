@@ -83,8 +83,8 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_neighbour(
     s, v4, v6 = canary_stack
     report = verify.run(s.project)
     assert not report.ok
-    assert failing(report, "static") == [f"canary tcp/{v4}->65432", f"canary tcp/{v6}->65432",
-                                         f"canary udp/{v4}->65432"]
+    assert failing(report, "static") == sorted([f"canary tcp/{v4}->65432", f"canary tcp/{v6}->65432",
+                                                f"canary udp/{v4}->65432"])
     canary = [c for c in report.checks if c.name == "runtime" and c.status == "fail"]
     assert {c.detail for c in canary} >= {f"HostIp 0.0.0.0 (all interfaces) port {v4}"}
     assert any(f"port {v6}" in c.detail and "::" in c.detail for c in canary), canary
