@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .config import SERVICE_NAMES, ConfigError, Settings
-from .counter import CoalescingCounter
+from .counter import CoalescingCounter, HitsFastPath
 from .deps import (
     ECHO_TCP_MAX,
     ECHO_UDP_MAX,
@@ -196,6 +196,7 @@ app = FastAPI(
     redoc_url=None,
 )
 app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
+app.add_middleware(HitsFastPath)  # added last = outermost: skips the body limit too (GET has no body)
 
 
 def deps_of(request: Request) -> Deps:

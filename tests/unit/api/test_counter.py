@@ -52,3 +52,38 @@ def test_a_failure_reaches_every_caller_of_the_batch_and_the_next_batch_still_ru
         return results, await c.incr()
     results, after = asyncio.run(go())
     assert all(isinstance(r, ConnectionError) for r in results) and after == 1
+
+
+def test_the_fast_path_answers_plain_get_hits_and_passes_everything_else_on():
+    class State:
+        hits = None
+
+    class App:
+        state = State()
+
+    seen = []
+
+    async def downstream(scope, receive, send):
+        seen.append((scope["path"], scope["query_string"]))
+
+    async def go():
+        store = Store()
+        App.state.hits = counter.CoalescingCounter(store.incrby)
+        mw = counter.HitsFastPath(downstream)
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        base = {"type": "http", "method": "GET", "app": App, "query_string": b""}
+        await mw(base | {"path": "/hits"}, None, send)
+        await mw(base | {"path": "/hits", "query_string": b"peek=true"}, None, send)
+        await mw(base | {"path": "/kv/x"}, None, send)
+        await mw(base | {"path": "/hits", "method": "POST"}, None, send)
+        store.fail = True
+        await mw(base | {"path": "/hits"}, None, send)  # redis down: the route answers (503 naming redis)
+        return sent
+
+    sent = asyncio.run(go())
+    assert [m.get("status") for m in sent] == [200, None] and sent[1]["body"] == b'{"hits":1}'
+    assert seen == [("/hits", b"peek=true"), ("/kv/x", b""), ("/hits", b""), ("/hits", b"")]
