@@ -41,10 +41,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     project = _project(args)
     portplan.apply(project, args.port or [], args.dynamic_ports)
-    project.overrides += [Path(f).resolve() for f in args.override or []]
-    for f in project.overrides:
+    for f in (Path(f).resolve() for f in args.override or []):
         if not f.is_file():
             raise UsageError(f"--override {f}: no such file", "give the path of a compose file")
+        if f not in project.overrides:
+            project.overrides.append(f)
     if not args.no_harden:
         _harden_if_needed()  # before publishing anything: no window for neighbours
     start = time.monotonic()
