@@ -49,9 +49,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not args.no_harden:
         _harden_if_needed()  # before publishing anything: no window for neighbours
     start = time.monotonic()
-    stack.up(project, timeout=args.timeout)
+    results = stack.up(project, timeout=args.timeout)
     took = time.monotonic() - start
-    rows = stack.status(project)
+    rows = stack.status(project, results=results)
     print(table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail)
                                                              for r in rows]))
     print(f"\nproject {project.name} up in {took:.1f} s; `eval \"$(lab env"

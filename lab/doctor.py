@@ -5,7 +5,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from lab import engine, harden, hostnet, images, ports
+from lab import engine, harden, hostnet, images, portplan, ports
 from lab.compose_cli import find_compose
 from lab.errors import LabError
 from lab.project import Project
@@ -74,13 +74,13 @@ def _hardening(version: str | None) -> Finding:
 def _ports(project: Project) -> list[Finding]:
     findings = []
     try:
-        ours = {b.host_port for b in runtime.bindings(project.name)}
+        ours = {(b.host_port, b.protocol) for b in runtime.bindings(project.name)}
     except LabError:
         ours = set()
-    held = ports.holders(set(project.ports.values()))
+    held = portplan.conflicts(project, ours)
     for service, port in project.ports.items():
-        mine = [h for h in held if h.port == port and (h.is_wildcard or h.address in project.hosts)]
-        if port in ours:
+        mine = [h for e, h in held if e.service == service]
+        if any(p == port for p, _ in ours):
             findings.append(Finding(f"port {port}", OK, f"{service}: held by this project's own stack"))
         elif mine:
             h = mine[0]

@@ -121,10 +121,9 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
     except (FileNotFoundError, ValueError):
         record = {}
     wanted = {s.name: context_hash(root / "services" / s.name, base_id) for s in SERVICES}
+    current = {s.name: engine.image_id(s.image) for s in SERVICES}
     stale = [s.name for s in SERVICES
-             if force or record.get(s.name, {}).get("hash") != wanted[s.name]
-             or record.get(s.name, {}).get("id") != engine.image_id(s.image)
-             or not engine.image_id(s.image)]
+             if force or not current[s.name] or record.get(s.name) != {"hash": wanted[s.name], "id": current[s.name]}]
     if not stale:
         return []
     say(f"building {', '.join(stale)} on {base} (progress below)")

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from lab import ports
-from lab.catalogue import BY_NAME, SERVICES
+from lab.catalogue import BY_NAME, SERVICES, Endpoint
 from lab.errors import PortInUse, UsageError
 from lab.project import Project
 
@@ -67,15 +67,19 @@ def suggest(project: Project, service: str) -> int:
     return ports.pick_free(1, spec.protocols, project.hosts, *DYNAMIC, avoid=set(project.ports.values()))[0]
 
 
+def conflicts(project: Project, mine: set[tuple[int, str]]) -> list[tuple[Endpoint, ports.Holder]]:
+    """Sockets of others that would collide with a port the stack publishes (ours excepted):
+    the same loopback address, or a wildcard of either family."""
+    wanted = {(e.port, e.protocol): e for e in project.endpoints()}
+    return [(wanted[(h.port, h.protocol)], h) for h in ports.holders({port for port, _ in wanted})
+            if (h.port, h.protocol) in wanted and (h.port, h.protocol) not in mine
+            and (h.is_wildcard or h.address in project.hosts)]
+
+
 def refuse_held(project: Project, mine: set[tuple[int, str]]) -> None:
     """Raise PortInUse for the first port someone else holds (our own running stack excepted)."""
-    wanted = {(e.port, e.protocol): e for e in project.endpoints()}
-    for h in ports.holders({port for port, _ in wanted}):
-        endpoint = wanted.get((h.port, h.protocol))
-        if endpoint is None or (h.port, h.protocol) in mine:
-            continue
-        if h.is_wildcard or h.address in project.hosts:
-            _raise(project, endpoint.service, f"{h.protocol}/{h.address or '*'}:{h.port}", ports.who(h))
+    for endpoint, h in conflicts(project, mine)[:1]:
+        _raise(project, endpoint.service, f"{h.protocol}/{h.address or '*'}:{h.port}", ports.who(h))
 
 
 # "Bind for 127.0.0.1:6379 failed: port is already allocated" (engine) or

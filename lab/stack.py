@@ -113,14 +113,16 @@ def down(project: Project, volumes: bool = False) -> None:
         project.forget_ports()
 
 
-def status(project: Project, probe_timeout: float = 1.0) -> list[ServiceRow]:
+def status(project: Project, probe_timeout: float = 1.0, results: list[Result] | None = None) -> list[ServiceRow]:
+    """One row per service: compose state and health, and a live probe (or the `results` given)."""
     engine.client()
     compose = compose_for(project)
     states = {c.service: c for c in compose.ps()}
     if not states:
         raise NoSuchProject(f"project {project.name} has no containers")
     creds = project.credentials()
-    results = probe_all(project.endpoints(), creds, probe_timeout) if creds and states else []
+    if results is None:
+        results = probe_all(project.endpoints(), creds, probe_timeout) if creds else []
     rows = []
     for spec in SERVICES:
         c = states.get(spec.name)
