@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from lab import composefile, connenv, engine, harden, portplan, project as projects, stack, verify
+from lab import addr, composefile, connenv, engine, harden, portplan, project as projects, stack, verify
 from lab.catalogue import BY_NAME
+from lab.compose_model import PROJECT as DEFAULT_PROJECT
 from lab.errors import LabError, NoSuchProject, UsageError
 from lab.report import table
 
@@ -46,10 +47,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             raise UsageError(f"--override {f}: no such file", "give the path of a compose file")
         if f not in project.overrides:
             project.overrides.append(f)
-    if not args.no_harden:
-        _harden_if_needed()  # before publishing anything: no window for neighbours
     start = time.monotonic()
-    results = stack.up(project, timeout=args.timeout)
+    results = stack.up(project, timeout=args.timeout, hardening=not args.no_harden)
     took = time.monotonic() - start
     rows = stack.status(project, results=results)
     print(table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail)
@@ -62,19 +61,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     report = verify.run(project)
     _print_verify(report, failing_only=True)
     return 0 if report.ok else 1
-
-
-def _harden_if_needed() -> None:
-    version = engine.version()
-    if engine.has_loopback_fix(version):
-        return
-    why = harden.can_harden()
-    if why:
-        print(f"lab: warning: engine {version} lacks the 28.0.0 loopback fix and lab cannot harden ({why}); "
-              "run `sudo lab harden`", file=sys.stderr)
-        return
-    for line in harden.apply():
-        print(f"lab: hardened (engine {version} lacks the 28.0.0 loopback fix): added {line}", file=sys.stderr)
 
 
 def _print_verify(report: verify.Report, failing_only: bool = False, took: float | None = None) -> None:
@@ -99,10 +85,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_harden(args: argparse.Namespace) -> int:
-    changed = harden.undo() if args.undo else harden.apply()
-    verb = "removed" if args.undo else "added"
-    print("\n".join(f"{verb} {line}" for line in changed) or ("nothing to remove" if args.undo
-                                                            else "already hardened"))
+    if args.undo:  # a named project: its own rules; none named: every rule lab added
+        removed = harden.remove(args.project and projects.check_name(args.project), loopback=not args.project)
+        print("\n".join(f"removed {line}" for line in removed) or "nothing to remove")
+        return 0
+    name = projects.check_name(args.project or DEFAULT_PROJECT)
+    added = harden.apply(harden.wanted(name))
+    print("\n".join(f"added {rule}" for rule in added) or "already hardened")
     return 0
 
 
@@ -140,16 +129,25 @@ def cmd_env(args: argparse.Namespace) -> int:
 def cmd_ports(args: argparse.Namespace) -> int:
     from lab import ports
 
+    from lab.verify import neighbour
+
     project = _project(args)
     wanted = [int(p) for p in args.ports] if args.ports else sorted(set(project.ports.values()))
     held = ports.holders(set(wanted))
+    # A loopback binding says nothing of the container behind it: probe its own address too.
+    direct = neighbour.direct_exposure(project.name)
     rows = []
     for port in wanted:
         mine = [h for h in held if h.port == port]
         for h in mine:
             scope = "loopback only" if h.is_loopback else ("EXPOSED (all interfaces)" if h.is_wildcard
                                                            else "EXPOSED (not loopback)")
-            family = "IPv6" if ":" in h.address else "IPv4"
+            behind = ports.container_publishing(h.port, h.protocol) if "docker-proxy" in h.command else None
+            if h.is_loopback and behind and behind[0] in direct:
+                seen = direct[behind[0]]
+                scope = (f"EXPOSED (direct routing: {seen})" if seen.startswith("open")
+                         else f"loopback only; direct routing {seen}")
+            family = addr.family_name(h.address)
             rows.append((port, h.protocol, family, h.address, scope, ports.who(h)))
         if not mine:
             rows.append((port, "-", "-", "-", "unused", "-"))
@@ -176,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
         if project:
-            p.add_argument("--project", default="lab", help="compose project name (default: lab)")
+            p.add_argument("--project", default=DEFAULT_PROJECT, help="compose project name (default: lab)")
         return p
 
     p = add("generate", cmd_generate, "write compose.yaml from the catalogue", project=False)
@@ -193,9 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("verify", cmd_verify, "prove every service answers over loopback and nothing is reachable elsewhere")
     p.add_argument("--json", action="store_true", help="one JSON object: {ok, project, checks:[...]}")
 
-    p = add("harden", cmd_harden, "drop loopback-addressed packets from other interfaces (engines < 28)",
+    p = add("harden", cmd_harden, "drop packets a neighbour sends to loopback or to the project's containers",
             project=False)
-    p.add_argument("--undo", action="store_true", help="remove exactly the rules lab added")
+    p.add_argument("--project", help="whose network rules to add (default: lab) or, with --undo, remove")
+    p.add_argument("--undo", action="store_true", help="remove the project's rules; without --project, every rule lab added")
 
     p = add("down", cmd_down, "stop and remove the stack's containers and network")
     p.add_argument("--volumes", action="store_true", help="also remove its volumes and credentials")

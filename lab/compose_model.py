@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lab.addr import LOOPBACK_V4, LOOPBACK_V6
 from lab.catalogue import SERVICES, ServiceSpec
 
 PROJECT = "lab"
 NETWORK = "lab"
-IPV4_LOOPBACK = "127.0.0.1"
-IPV6_LOOPBACK = "::1"
 BASE_IMAGE_DEFAULT = "lab/base:bookworm"
 CA_BUNDLE_DEFAULT = "/etc/ssl/certs/ca-certificates.crt"
 SECRETS_DIR_DEFAULT = "${HOME}/.local/state/lab/lab/secrets"  # = lab.project.state_home(); .env says where
@@ -34,7 +33,7 @@ def published_ports(spec: ServiceSpec, host_ip: str) -> list[dict[str, Any]]:
 
 def host_addresses() -> str:
     """JSON map of each service's loopback address on the host, for the API's status page."""
-    return json.dumps({s.name: f"{IPV4_LOOPBACK}:{host_port(s)}" for s in SERVICES}, separators=(",", ":"))
+    return json.dumps({s.name: f"{LOOPBACK_V4}:{host_port(s)}" for s in SERVICES}, separators=(",", ":"))
 
 
 def service_model(spec: ServiceSpec) -> dict[str, Any]:
@@ -56,7 +55,7 @@ def service_model(spec: ServiceSpec) -> dict[str, Any]:
         model["volumes"] = [f"{name}:{path}" for name, path in spec.volumes.items()]
     if spec.tmpfs:
         model["tmpfs"] = list(spec.tmpfs)
-    model["ports"] = published_ports(spec, IPV4_LOOPBACK)
+    model["ports"] = published_ports(spec, LOOPBACK_V4)
     model["networks"] = [NETWORK]
     if spec.depends_on:
         model["depends_on"] = list(spec.depends_on)
@@ -82,7 +81,7 @@ def compose_model() -> dict[str, Any]:
         "networks": {NETWORK: {
             "driver": "bridge",
             # Second line of defence: a port published without a host IP binds loopback only.
-            "driver_opts": {"com.docker.network.bridge.host_binding_ipv4": IPV4_LOOPBACK},
+            "driver_opts": {"com.docker.network.bridge.host_binding_ipv4": LOOPBACK_V4},
         }},
         "volumes": {name: {} for spec in SERVICES for name in spec.volumes},
         "secrets": secrets,
@@ -91,4 +90,4 @@ def compose_model() -> dict[str, Any]:
 
 def ipv6_model() -> dict[str, Any]:
     """compose.ipv6.yaml: the same ports on ::1, added only on hosts with IPv6 loopback."""
-    return {"services": {spec.name: {"ports": published_ports(spec, IPV6_LOOPBACK)} for spec in SERVICES}}
+    return {"services": {spec.name: {"ports": published_ports(spec, LOOPBACK_V6)} for spec in SERVICES}}

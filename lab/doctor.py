@@ -5,11 +5,11 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from lab import engine, harden, hostnet, images, portplan, ports
+from lab import engine, harden, hostnet, images, inventory, portplan, ports
 from lab.compose_cli import find_compose
 from lab.errors import LabError
 from lab.project import Project
-from lab.verify import runtime
+from lab.verify import neighbour
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -27,9 +27,10 @@ def _engine() -> tuple[list[Finding], str | None]:
         version = engine.version()
     except LabError as exc:
         return [Finding("engine", FAIL, str(exc), exc.hint)], None
-    fixed = engine.has_loopback_fix(version)
-    return [Finding("engine", OK, f"docker {version} reachable; "
-                    + ("has the 28.0.0 loopback fix" if fixed else "lacks the 28.0.0 loopback fix"))], version
+    # Said for information only: whether a neighbour gets in is for the probe to say, never the version.
+    rules = ("ships Docker 28's own rules (lab's rules and probe still apply)" if engine.has_loopback_fix(version)
+             else "predates Docker 28: a neighbour reaches published ports unless lab's rules are in place")
+    return [Finding("engine", OK, f"docker {version} reachable; {rules}")], version
 
 
 def _compose() -> Finding:
@@ -58,23 +59,40 @@ def _registry() -> Finding:
         return Finding("registry", OK, "unreachable; not needed: every image is built locally")
 
 
-def _hardening(version: str | None) -> Finding:
+def _firewall(project: Project, running: bool) -> Finding:
     why = harden.can_harden()
-    if version and engine.has_loopback_fix(version):
-        return Finding("hardening", OK, "not needed (engine has the fix)")
     if why:
-        return Finding("hardening", FAIL, f"engine lacks the fix and lab cannot harden ({why})",
-                       "run `sudo lab harden` (or run lab as root)")
-    state = harden.state()
-    if state.get("127.0.0.0/8"):
-        return Finding("hardening", OK, "raw-table rules in place")
-    return Finding("hardening", OK, "not in place yet; `lab up` adds the raw-table rules")
+        return Finding("firewall", WARN, f"unknown: reading the raw table {why}", "run `sudo lab doctor`")
+    wanted = harden.wanted(project.name)
+    missing = harden.missing(wanted)
+    if not missing:
+        return Finding("firewall", OK, f"lab's {len(wanted)} raw-table rules in place")
+    if not running:
+        return Finding("firewall", OK, f"{len(missing)} of lab's rules not in place yet; `lab up` adds them "
+                                       "before publishing anything")
+    return Finding("firewall", WARN, "missing: " + "; ".join(str(r) for r in missing),
+                   f"run `lab harden --project {project.name}`")
+
+
+def _direct_routing(project: Project) -> Finding:
+    seen = neighbour.direct_exposure(project.name)
+    if not seen:
+        return Finding("direct routing", OK, "nothing to reach: the stack is not running")
+    opened = {name: s for name, s in seen.items() if s.startswith("open")}
+    unknown = {name: s for name, s in seen.items() if s.startswith("unknown")}
+    if opened:
+        return Finding("direct routing", FAIL, "OPEN: " + "; ".join(f"{n} {s}" for n, s in sorted(opened.items())),
+                       f"run `lab harden --project {project.name}`")
+    if unknown:
+        return Finding("direct routing", WARN, next(iter(unknown.values())), "run `sudo lab doctor`")
+    return Finding("direct routing", OK, f"closed: a neighbour routing the stack's subnet reached none of "
+                                         f"{len(seen)} containers")
 
 
 def _ports(project: Project) -> list[Finding]:
     findings = []
     try:
-        ours = {(b.host_port, b.protocol) for b in runtime.bindings(project.name)}
+        ours = {(b.host_port, b.protocol) for b in inventory.bindings(project.name)}
     except LabError:
         ours = set()
     held = portplan.conflicts(project, ours)
@@ -98,6 +116,8 @@ def run(project: Project) -> list[Finding]:
                             if hostnet.has_ipv6_loopback() else "absent: ports are published on 127.0.0.1 only"))
     if version:
         findings += [_base(), _registry()]
-    findings.append(_hardening(version))
+    if version:
+        running = bool(inventory.containers(project.name))
+        findings += [_firewall(project, running), _direct_routing(project)]
     findings += _ports(project)
     return findings

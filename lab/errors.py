@@ -102,3 +102,19 @@ class NoSuchProject(LabError):
 
     exit_code = 2
     hint = "start it with `lab up` (add `--project NAME` for a named stack)"
+
+
+class HardenError(LabError):
+    """lab could not read or change its firewall rules."""
+
+    hint = "run as root with iptables installed (`apt-get install iptables`)"
+
+
+class UnsafeConfig(UsageError):
+    """The effective configuration would expose the stack: refused before anything is created."""
+
+    def __init__(self, finding_line: str, more: int, files: list[str]) -> None:
+        extra = f" (and {more} more)" if more else ""
+        super().__init__(f"unsafe configuration, nothing started: {finding_line}{extra}",
+                         f"publish on 127.0.0.1 or ::1 only, on the project's own networks; the files in use: "
+                         f"{', '.join(files)}")

@@ -1,44 +1,91 @@
-"""Close the neighbour hole on engines before 28.0.0.
+"""Close what a neighbour could reach: lab's rules in the raw table, and the one decision about them.
 
-Docker 28 (moby/moby#49325) adds, per loopback-published port,
-`raw PREROUTING -d 127.0.0.1 -p PROTO --dport PORT ! -i lo -j DROP`. We install one
-rule per family instead: `-d 127.0.0.0/8 ! -i lo -j DROP` (and `-d ::1 ! -i lo`).
-Why one rule: a packet addressed to loopback that arrives on any other interface
-is never legitimate (RFC 1122 "martian"), so nothing real is dropped; and it covers
-every loopback-published port of every project — including ports chosen later with
---port/--dynamic-ports and other people's containers — with nothing to keep in sync.
-Rules are tagged with a comment so `--undo` removes exactly ours.
+Two holes, two kinds of rule, both `raw PREROUTING … -j DROP` (before conntrack and NAT, so no
+later chain, FORWARD policy or published-port ACCEPT can let the packet through):
+
+- Loopback: engines before 28.0.0 DNAT a packet a neighbour addresses to 127.0.0.1 into the
+  container. One rule per family, `-d 127.0.0.0/8 ! -i lo` (and `-d ::1 ! -i lo`): a packet for
+  loopback that arrives on another interface is never legitimate (RFC 1122 "martian"), and one rule
+  covers every port of every project, including ports chosen later, with nothing to keep in sync.
+  Docker 28 (moby/moby#49325) adds a narrower rule per published port.
+- Direct routing: engines before 28 ACCEPT, for every published port, a packet from any interface to
+  the container's own address (`-A DOCKER -d <ip> ! -i <bridge> -o <bridge> … -j ACCEPT`), so a host that
+  routes the bridge subnet via this one reaches the container whatever host IP the port was published
+  on; with FORWARD policy ACCEPT, unpublished ports too. One rule per subnet of each of the
+  *project's own* networks: `-d <subnet> ! -i <bridge>`. Chosen over a DOCKER-USER rule because the raw
+  table sees the packet before the filter table's verdicts and FORWARD policy, and it is what Docker
+  28.2 itself does per container (moby/moby#49829). Scoped to the project's networks, so other people's
+  containers keep whatever their engine gives them. The host's own traffic to a container (docker-proxy,
+  `docker exec`-free debugging) leaves by OUTPUT, not PREROUTING, and containers of the network arrive on
+  the bridge itself: neither is touched.
+
+The decision: lab wants every one of these rules on every engine, because an engine's own rules are
+not proof (CVE-2025-54388: a firewalld reload on 28.2.0–28.3.2 dropped them), and ours cost one
+rule each. A rule already present (ours, or the same rule untagged) is a no-op. Whether anything is
+still reachable is for the neighbour probe to say, never the version number.
+
+Every rule is tagged with a comment; a project's rules carry its name, so `lab down` removes exactly
+its own and `lab harden --undo` exactly lab's.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
 
-from lab.errors import LabError
+from lab import inventory
+from lab.errors import HardenError
 
-COMMENT = "lab-harden: drop loopback-addressed packets from other interfaces"
+LOOPBACK_COMMENT = "lab-harden: drop loopback-addressed packets from other interfaces"
+TAG = "lab-harden: "
 
 
 @dataclass(frozen=True)
 class Rule:
     tool: str  # iptables or ip6tables
     destination: str
+    interface: str  # packets for `destination` are accepted only when they arrive on this one
+    comment: str = LOOPBACK_COMMENT
 
     def spec(self) -> list[str]:
-        return ["PREROUTING", "-d", self.destination, "!", "-i", "lo",
-                "-m", "comment", "--comment", COMMENT, "-j", "DROP"]
+        return ["PREROUTING", "-d", self.destination, "!", "-i", self.interface,
+                "-m", "comment", "--comment", self.comment, "-j", "DROP"]
+
+    def untagged(self) -> list[str]:
+        return ["PREROUTING", "-d", self.destination, "!", "-i", self.interface, "-j", "DROP"]
+
+    def __str__(self) -> str:
+        return f"{self.tool} -t raw PREROUTING -d {self.destination} ! -i {self.interface} -j DROP"
 
 
-RULES = (Rule("iptables", "127.0.0.0/8"), Rule("ip6tables", "::1/128"))
+LOOPBACK = (Rule("iptables", "127.0.0.0/8", "lo"), Rule("ip6tables", "::1/128", "lo"))
 
 
-class HardenError(LabError):
-    hint = "run as root with iptables installed (`apt-get install iptables`)"
+def project_comment(project: str) -> str:
+    return f"{TAG}{project}: drop direct routing from other interfaces"
+
+
+def network_rules(project: str, networks: list[inventory.Network]) -> list[Rule]:
+    """One rule per subnet of each of the project's networks."""
+    rules = []
+    for net in networks:
+        for subnet in net.subnets:
+            tool = "ip6tables" if ipaddress.ip_network(subnet, strict=False).version == 6 else "iptables"
+            rules.append(Rule(tool, subnet, net.bridge, project_comment(project)))
+    return rules
+
+
+def wanted(project: str | None) -> list[Rule]:
+    """The hardening decision, made here only: every rule lab wants in place for `project`
+    (the loopback pair alone when no project is named, or the project has no network yet)."""
+    return [*LOOPBACK, *(network_rules(project, inventory.networks(project)) if project else [])]
 
 
 def can_harden() -> str | None:
+    """None when lab can read and write the raw table; otherwise why not."""
     if os.geteuid() != 0:
         return "needs root"
     if not shutil.which("iptables"):
@@ -46,44 +93,63 @@ def can_harden() -> str | None:
     return None
 
 
-def _run(rule: Rule, op: str) -> subprocess.CompletedProcess:
-    return subprocess.run([rule.tool, "-w", "5", "-t", "raw", op, *rule.spec()], capture_output=True, text=True)
+def _run(tool: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([tool, "-w", "5", "-t", "raw", *args], capture_output=True, text=True)
 
 
 def present(rule: Rule) -> bool:
-    return shutil.which(rule.tool) is not None and _run(rule, "-C").returncode == 0
+    """Ours is in place, or the very same rule without our tag (someone closed it already)."""
+    if not shutil.which(rule.tool):
+        return False
+    return _run(rule.tool, "-C", *rule.spec()).returncode == 0 or _run(rule.tool, "-C", *rule.untagged()).returncode == 0
 
 
-def state() -> dict[str, bool]:
-    """Which families are hardened (needs root to read; False when unknown)."""
-    return {rule.destination: present(rule) for rule in RULES}
+def missing(rules: list[Rule]) -> list[Rule]:
+    return [r for r in rules if shutil.which(r.tool) and not present(r)]
 
 
-def apply() -> list[str]:
-    """Insert missing rules (idempotent); return what was added."""
+def apply(rules: list[Rule]) -> list[Rule]:
+    """Insert the rules not in place yet (idempotent); return those added."""
     why = can_harden()
     if why:
         raise HardenError(f"cannot harden: {why}")
     added = []
-    for rule in RULES:
-        if shutil.which(rule.tool) and not present(rule):
-            proc = _run(rule, "-I")
-            if proc.returncode != 0:
-                raise HardenError(f"{rule.tool} -t raw -I PREROUTING failed: {proc.stderr.strip()[:200]}")
-            added.append(f"{rule.tool} raw PREROUTING -d {rule.destination} ! -i lo DROP")
+    for rule in missing(rules):
+        proc = _run(rule.tool, "-I", *rule.spec())
+        if proc.returncode != 0:
+            raise HardenError(f"{rule.tool} -t raw -I PREROUTING failed: {proc.stderr.strip()[:200]}")
+        added.append(rule)
     return added
 
 
-def undo() -> list[str]:
-    """Remove every copy of our rules (and only ours); return what was removed."""
+def tagged(project: str | None = None) -> list[tuple[str, list[str]]]:
+    """(tool, rule spec) of lab's rules in the raw table now: a project's own, or every lab rule.
+
+    Read back from `-S`, so they are found even after the project's network is gone.
+    """
+    prefix = f'--comment "{project_comment(project)}"' if project else f'--comment "{TAG}'
+    found = []
+    for tool in ("iptables", "ip6tables"):
+        if not shutil.which(tool):
+            continue
+        for line in _run(tool, "-S", "PREROUTING").stdout.splitlines():
+            if line.startswith("-A PREROUTING") and prefix in line:
+                found.append((tool, shlex.split(line)[1:]))
+    return found
+
+
+def remove(project: str | None = None, loopback: bool = False) -> list[str]:
+    """Delete a project's rules (or, with project None, every lab rule); the loopback pair only
+    when asked, since it serves every project. Returns what was removed."""
     why = can_harden()
     if why:
-        raise HardenError(f"cannot undo hardening: {why}")
+        raise HardenError(f"cannot remove lab's rules: {why}")
     removed = []
-    for rule in RULES:
-        while present(rule):
-            proc = _run(rule, "-D")
-            if proc.returncode != 0:
-                raise HardenError(f"{rule.tool} -t raw -D PREROUTING failed: {proc.stderr.strip()[:200]}")
-            removed.append(f"{rule.tool} raw PREROUTING -d {rule.destination} ! -i lo DROP")
+    for tool, spec in tagged(project):
+        if not loopback and LOOPBACK_COMMENT in spec:
+            continue
+        proc = _run(tool, "-D", *spec)
+        if proc.returncode != 0:
+            raise HardenError(f"{tool} -t raw -D {' '.join(spec[:3])} failed: {proc.stderr.strip()[:200]}")
+        removed.append(f"{tool} -t raw {' '.join(shlex.quote(s) for s in spec)}")
     return removed

@@ -6,6 +6,8 @@ import os
 import socket
 from pathlib import Path
 
+from lab import addr
+
 
 @functools.cache
 def has_ipv6_loopback() -> bool:
@@ -35,10 +37,9 @@ def ca_bundle() -> Path | None:
 
 
 def port_is_free(host: str, port: int, protocol: str) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
     try:
-        with socket.socket(family, kind) as sock:
+        with socket.socket(addr.family(host), kind) as sock:
             sock.bind((host, port))
     except OSError:  # held, or the family is gone: either way we cannot publish there
         return False

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import psutil
 
-WILDCARDS = ("0.0.0.0", "::", "")
+from lab import addr
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,11 @@ class Holder:
 
     @property
     def is_loopback(self) -> bool:
-        return self.address.startswith("127.") or self.address == "::1"
+        return addr.is_loopback(self.address)
 
     @property
     def is_wildcard(self) -> bool:
-        return self.address in WILDCARDS
+        return addr.is_wildcard(self.address)
 
     def describe(self) -> str:
         who = f"pid {self.pid} ({self.command}, user {self.user})" if self.pid else "an unknown process"
@@ -63,8 +63,7 @@ def is_free(port: int, protocols: tuple[str, ...], hosts: tuple[str, ...]) -> bo
     """Can we bind `port` for every protocol on every host (and on the wildcard of each family)?"""
     from lab.hostnet import port_is_free
 
-    wildcard = {"127.0.0.1": "0.0.0.0", "::1": "::"}
-    return all(port_is_free(h, port, proto) and port_is_free(wildcard.get(h, h), port, proto)
+    return all(port_is_free(h, port, proto) and port_is_free(addr.wildcard_of(h), port, proto)
                for h in hosts for proto in protocols)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import compose_model, credentials, hostnet
+from lab.addr import LOOPBACK_V4, LOOPBACK_V6
 from lab.catalogue import SERVICES, Endpoint, get
 from lab.composefile import IPV6, MAIN, ROOT
 from lab.credentials import Credentials
@@ -72,8 +73,7 @@ class Project:
 
     @property
     def hosts(self) -> tuple[str, ...]:
-        return (compose_model.IPV4_LOOPBACK, compose_model.IPV6_LOOPBACK) if self.ipv6 else (
-            compose_model.IPV4_LOOPBACK,)
+        return (LOOPBACK_V4, LOOPBACK_V6) if self.ipv6 else (LOOPBACK_V4,)
 
     @property
     def files(self) -> list[Path]:

@@ -5,10 +5,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from lab import composefile, credentials, engine, images, portplan
+import json
+
+from lab import audit, composefile, credentials, engine, harden, images, portplan
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
-from lab.errors import ComposeFailed, LabError, NoSuchProject, NotReady
+from lab.errors import ComposeFailed, LabError, NoSuchProject, NotReady, UnsafeConfig
 from lab.project import Project
 from lab.readiness import Result, probe_all, wait_until_ready
 
@@ -34,16 +36,30 @@ def _running(compose: Compose) -> list[ContainerState]:
     return [c for c in compose.ps() if c.state == "running"]
 
 
-def up(project: Project, timeout: float = 180.0) -> list[Result]:
+def effective_config(compose: Compose) -> dict:
+    """What compose will really do: every file, override and env applied (`compose config`)."""
+    return json.loads(compose.run("config", "--format", "json", timeout=60).stdout)
+
+
+def refuse_unsafe(compose: Compose) -> None:
+    """Raise UnsafeConfig naming the first unsafe service key; nothing has been created yet."""
+    found = audit.unsafe(effective_config(compose), compose.project)
+    if found:
+        raise UnsafeConfig(found[0].line(), len(found) - 1, [str(f) for f in compose.files])
+
+
+def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list[Result]:
     """Build what changed, start the stack, and return once every service answered its probe.
 
-    A stack that was not running before and fails to come up (or is interrupted) is removed
-    again, volumes kept; one that never started keeps nothing, credentials included.
+    An unsafe configuration is refused before anything exists. A stack that was not running
+    before and fails to come up (or is interrupted) is removed again, volumes kept; one that
+    never started keeps nothing, credentials included.
     """
     engine.client()
     compose = compose_for(project)
     for path in composefile.write(project.root):
         say(f"regenerated {path.name} from the catalogue")
+    refuse_unsafe(compose)
     before = _running(compose)
     portplan.refuse_held(project, {(p.published_port, p.protocol) for c in before for p in c.publishers})
     if project.credentials() is None and _has_volumes(project):
@@ -54,6 +70,11 @@ def up(project: Project, timeout: float = 180.0) -> list[Result]:
         images.ensure_images(compose, project.root)
         project.save()
         say(f"starting project {project.name}")
+        # Networks and containers first, then lab's rules for those networks, then start: a port is
+        # published only at start, so no neighbour ever sees it before the rules are in place.
+        compose.run("up", "--no-start", "--no-build", "--pull", "never", "--remove-orphans")
+        if hardening:
+            _harden(project)
         compose.run("up", "--detach", "--no-build", "--pull", "never", "--remove-orphans")
         return wait_until_ready(project.endpoints(hosts=project.hosts[:1]), creds, timeout=timeout,
                                 check_alive=lambda: _dead_service(compose))
@@ -62,6 +83,7 @@ def up(project: Project, timeout: float = 180.0) -> list[Result]:
             exc.details = logs_tail(compose, exc.service)
         if not before:  # nothing was running: leave nothing half-started (volumes are kept)
             _quiet_down(compose)
+            _drop_rules(project)
             project.forget_all() if fresh else project.forget_ports()
         if isinstance(exc, ComposeFailed):
             portplan.explain_race(project, exc.stderr)
@@ -74,6 +96,22 @@ class CredentialsLost(LabError):
     def __init__(self, project: Project) -> None:
         super().__init__(f"project {project.name} has data volumes but no credentials in {project.secrets_dir}",
                          f"restore that folder, or drop the data with `lab down --volumes --project {project.name}`")
+
+
+def _harden(project: Project) -> None:
+    why = harden.can_harden()
+    if why:
+        say(f"warning: cannot add lab's raw-table rules ({why}); run `sudo lab harden --project {project.name}`, "
+            "and `sudo lab verify` to see what a neighbour can reach")
+        return
+    for rule in harden.apply(harden.wanted(project.name)):
+        say(f"hardened: {rule}")
+
+
+def _drop_rules(project: Project) -> None:
+    """A project's own rules go with its networks (the loopback pair serves every project: it stays)."""
+    if not harden.can_harden():
+        harden.remove(project.name)
 
 
 def _has_volumes(project: Project) -> bool:
@@ -107,6 +145,7 @@ def down(project: Project, volumes: bool = False) -> None:
     compose = compose_for(project)
     args = ["down", "--remove-orphans", "--timeout", "10"] + (["--volumes"] if volumes else [])
     compose.run(*args, timeout=300)
+    _drop_rules(project)
     if volumes:
         project.forget_all()  # credentials go with the data they unlock
     else:

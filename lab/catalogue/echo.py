@@ -5,14 +5,11 @@ import os
 import socket
 import time
 
+from lab.addr import family
 from lab.catalogue.reasons import reason_for
 from lab.catalogue.spec import Credentials, Endpoint, ServiceSpec
 from lab.catalogue.timing import elapsed_ms
 from lab.errors import ProbeFailed
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def probe(endpoint: Endpoint, _creds: Credentials, timeout: float) -> str:
@@ -21,7 +18,7 @@ def probe(endpoint: Endpoint, _creds: Credentials, timeout: float) -> str:
     start = time.perf_counter()
     kind = socket.SOCK_STREAM if endpoint.protocol == "tcp" else socket.SOCK_DGRAM
     try:
-        with socket.socket(_family(endpoint.host), kind) as sock:
+        with socket.socket(family(endpoint.host), kind) as sock:
             sock.settimeout(timeout)
             sock.connect((endpoint.host, endpoint.port))
             sock.sendall(payload)

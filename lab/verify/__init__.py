@@ -1,18 +1,18 @@
 """Running stack -> probes -> report: `lab verify`.
 
-Every check is independent, so they run concurrently; the neighbour probe starts
-as soon as the published ports are known.
+The checks run concurrently; the neighbour probe starts as soon as the published ports and
+the project's containers are known, and the firewall check reads its results.
 """
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from lab import engine
+from lab import engine, inventory
 from lab.errors import NoSuchProject
 from lab.project import Project
 from lab.stack import compose_for
-from lab.verify import enginecheck, neighbour, reach, runtime, sockets, static
+from lab.verify import firewall, neighbour, reach, runtime, sockets, static
 from lab.verify.checks import FAIL, Check
 
 
@@ -31,7 +31,7 @@ class Report:
 
 def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
     engine.client()
-    found = runtime.bindings(project.name)
+    found = inventory.bindings(project.name)
     if not found:
         raise NoSuchProject(f"project {project.name} has no running containers with published ports")
     creds = project.credentials()
@@ -39,15 +39,17 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
         raise NoSuchProject(f"project {project.name} has no credentials (was it started with `lab up`?)")
     # Every port the project publishes — the catalogue's and anything an override added.
     ports = {(e.port, e.protocol) for e in project.endpoints()} | {(b.host_port, b.protocol) for b in found}
+    containers, networks = inventory.containers(project.name), inventory.networks(project.name)
     with ThreadPoolExecutor(max_workers=6) as pool:
+        nb = pool.submit(neighbour.check, ports, containers, networks, neighbour_timeout)
         futures = [
             pool.submit(reach.check, project.endpoints(), creds),
             # Finding compose costs a process start: do it inside the task, not before the pool.
             pool.submit(lambda: static.check(compose_for(project), project.root)),
             pool.submit(runtime.check, found),
             pool.submit(sockets.check, ports),
-            pool.submit(neighbour.check, ports, neighbour_timeout),
-            pool.submit(enginecheck.check),
+            nb,
+            pool.submit(lambda: firewall.check(project.name, nb.result())),
         ]
         report = Report(project.name)
         for future in futures:

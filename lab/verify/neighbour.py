@@ -5,8 +5,12 @@ removed in a `finally`, also on Ctrl-C/SIGTERM), then from inside it:
   - connects to every published port at the host's veth address (v4 and v6), which
     catches anything bound to a wildcard or non-loopback address;
   - the L2 attack: routes 127.0.0.1 (and ::1) via the host and tries every port again,
-    which catches engines before 28.0.0 that DNAT such packets into the container.
-Every attempt must fail. Traffic only ever goes to addresses of this veth pair.
+    which catches engines before 28.0.0 that DNAT such packets into the container;
+  - direct routing: routes each of the project's network subnets via the host and tries
+    every port of every one of the project's containers at the container's own address
+    (published or not), which catches engines before 28 that ACCEPT those packets.
+Every attempt must fail. Traffic only ever goes to addresses of this veth pair and to the
+exact addresses of the project's own containers, read from the engine: never a range.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import random
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -24,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from lab import hostnet
+from lab import addr, hostnet
+from lab.inventory import Container, Network
 from lab.verify.checks import FAIL, PASS, SKIP, Check
 
 PROBE = Path(__file__).resolve().parent / "netprobe.py"  # stdlib only: starts fast inside the namespace
@@ -87,8 +93,9 @@ def _free_subnet() -> ipaddress.IPv4Network:
 
 
 @contextmanager
-def neighbour(ipv6: bool = True) -> Iterator[Neighbour]:
-    """Create the namespace and veth pair (IPv6 parts only where the host has IPv6); always remove them."""
+def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neighbour]:
+    """Create the namespace and veth pair (IPv6 parts only where the host has IPv6), with a route via
+    the host for each subnet in `routed` (as a neighbour on the LAN would add); always remove them."""
     tag = secrets.token_hex(3)
     net = _free_subnet()
     v6 = f"fd6c:6162:{tag[:4]}:{tag[4:]}00::"  # a ULA /64 of our own
@@ -118,12 +125,15 @@ def neighbour(ipv6: bool = True) -> Iterator[Neighbour]:
             "rule add pref 100 lookup local", "rule del pref 0",
             "rule add pref 10 to 127.0.0.1/32 lookup 100",
             f"route add 127.0.0.1/32 via {n.host_v4} dev {n.ns_if} table 100",
+            # Direct routing: the project's container subnets via the host.
+            *(f"route add {s} via {n.host_v4} dev {n.ns_if}" for s in routed if ":" not in s),
         ])
         if ipv6:
             _batch(n.netns, [
                 "rule add pref 100 lookup local", "rule del pref 0",
                 "rule add pref 10 to ::1/128 lookup 100",
                 f"route add ::1/128 via {n.host_v6} dev {n.ns_if} table 100",
+                *(f"route add {s} via {n.host_v6} dev {n.ns_if}" for s in routed if ":" in s),
             ], family="-6")
         yield n
     finally:
@@ -151,32 +161,97 @@ def probe_from(n: Neighbour, targets: list[dict], timeout: float) -> list[dict]:
 
 
 def targets_for(n: Neighbour, ports: set[tuple[int, str]], ipv6: bool = True) -> list[dict]:
+    """The host's veth addresses and the routed loopbacks, on every published port."""
     hosts = [(n.host_v4, "host veth v4"), ("127.0.0.1", "127.0.0.1 routed via host")]
     if ipv6:
         hosts[1:1] = [(n.host_v6, "host veth v6")]
         hosts.append(("::1", "::1 routed via host"))
-    return [{"host": h, "port": p, "protocol": proto, "via": via}
+    return [{"host": h, "port": p, "protocol": proto, "via": via, "family": _family(h)}
             for h, via in hosts for p, proto in sorted(ports)]
 
 
-def check(ports: set[tuple[int, str]], timeout: float = 0.25) -> list[Check]:
+def direct_targets(containers: list[Container], ipv6: bool = True) -> list[dict]:
+    """Every port of every container at the container's own address: exact addresses, no range."""
+    return [{"host": a, "port": p, "protocol": proto, "via": "direct", "service": c.service, "container": c.name,
+             "family": _family(a)}
+            for c in containers for a in c.addresses if ipv6 or _family(a) == 4 for p, proto in c.ports]
+
+
+def _family(host: str) -> int:
+    return 6 if addr.family(host) == socket.AF_INET6 else 4
+
+
+def label(r: dict) -> str:
+    if r["via"] == "direct":
+        return f"{r['protocol']}/{r['port']} direct to {r['service']} {r['host']}"
+    return f"{r['protocol']}/{r['port']} via {r['via']}"
+
+
+def judge(r: dict) -> Check:
+    """One attempt's verdict. Direct routing fails on any answer: a refusal came from the container."""
+    target, outcome, detail = label(r), r["outcome"], r["detail"]
+    if outcome == "error":  # the attempt itself failed: proves nothing either way
+        return Check("neighbour", target, FAIL, f"could not test: {detail}")
+    if r["via"] == "direct":
+        if outcome == "dropped":
+            return Check("neighbour", target, PASS, detail)
+        return Check("neighbour", target, FAIL, f"REACHABLE by direct routing: {detail}" if outcome == "open"
+                     else "the container answered (refused): its address is routable from a neighbour")
+    if outcome == "open":
+        return Check("neighbour", target, FAIL, f"REACHABLE from a neighbour: {detail}")
+    return Check("neighbour", target, PASS, detail)
+
+
+def check(ports: set[tuple[int, str]], containers: list[Container] = (), networks: list[Network] = (),
+          timeout: float = 0.25) -> list[Check]:
+    """Probe the published `ports` at the host and the routed loopbacks, and every port of
+    `containers` at their own addresses with `networks`' subnets routed via the host."""
     why = can_run()
     if why:
         return [Check("neighbour", "namespace probe", SKIP, why)]
     ipv6 = hostnet.has_ipv6_loopback()
+    routed = tuple(s for net in networks for s in net.subnets if ipv6 or ":" not in s)
     try:
-        with neighbour(ipv6) as n:
-            results = probe_from(n, targets_for(n, ports, ipv6), timeout)
+        with neighbour(ipv6, routed) as n:
+            targets = targets_for(n, ports, ipv6) + direct_targets(list(containers), ipv6)
+            results = probe_from(n, targets, timeout) if targets else []
     except (NetnsError, subprocess.TimeoutExpired, ValueError) as exc:
         return [Check("neighbour", "namespace probe", FAIL, f"could not run: {exc}")]
-    checks = []
-    for r in results:
-        target = f"{r['protocol']}/{r['port']} via {r['via']}"
-        if r["reachable"] is None:  # the attempt itself failed: proves nothing either way
-            checks.append(Check("neighbour", target, FAIL, f"could not test: {r['detail']}"))
-        else:
-            checks.append(Check("neighbour", target, FAIL if r["reachable"] else PASS,
-                                f"REACHABLE from a neighbour: {r['detail']}" if r["reachable"] else r["detail"]))
-    if not ipv6:
+    checks = [judge(r) for r in results]
+    if ports and not ipv6:
         checks.append(Check("neighbour", "IPv6 paths", SKIP, "this host has no IPv6 loopback"))
     return checks
+
+
+def is_direct(c: Check) -> bool:
+    return " direct to " in c.target
+
+
+def direct_exposure(project: str, timeout: float = 0.25) -> dict[str, str]:
+    """Container name -> what direct routing to it does now: "open (…)", "closed" or "unknown (why)".
+
+    For reports (`lab ports`, `lab doctor`): the same probe as verify's, on the project's containers only.
+    """
+    from lab import inventory
+
+    containers = inventory.containers(project)
+    if not containers:
+        return {}
+    why = can_run()
+    if why:
+        return {c.name: f"unknown ({why})" for c in containers}
+    ipv6 = hostnet.has_ipv6_loopback()
+    networks = inventory.networks(project)
+    try:
+        with neighbour(ipv6, tuple(s for n in networks for s in n.subnets if ipv6 or ":" not in s)) as n:
+            results = probe_from(n, direct_targets(containers, ipv6), timeout)
+    except (NetnsError, subprocess.TimeoutExpired, ValueError) as exc:
+        return {c.name: f"unknown (probe failed: {exc})" for c in containers}
+    seen: dict[str, str] = {}
+    for r in sorted(results, key=lambda r: r["outcome"] == "error"):  # an answer outweighs a failed attempt
+        where = f"{r['protocol']}/{addr.host_port(r['host'], r['port'])}"
+        if r["outcome"] in ("open", "refused"):
+            seen.setdefault(r["container"], f"open: {where} answered")
+        elif r["outcome"] == "error":
+            seen.setdefault(r["container"], f"unknown ({where}: {r['detail']})")
+    return {c.name: seen.get(c.name, "closed") for c in containers}

@@ -1,7 +1,10 @@
-"""Runs INSIDE the neighbour namespace: try every target, print what answered (JSON).
+"""Runs INSIDE the neighbour namespace: try every target, print what happened to each (JSON).
 
-Input (stdin): {"timeout": s, "targets": [{"host", "port", "protocol"}...]}.
-A TCP handshake that completes, or a UDP datagram that comes back, means reachable.
+Input (stdin): {"timeout": s, "targets": [{"host", "port", "protocol", "family": 4|6, ...}]}.
+Each result gets an `outcome`: "open" (a TCP handshake completed, or a UDP datagram came back),
+"refused" (something answered no), "dropped" (silence until the timeout) or "error" (the attempt
+itself failed: nothing was tested). The caller judges; this file only reports (stdlib only, and it
+cannot import lab: it runs with -I -S inside the namespace).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 def attempt(target: dict, timeout: float) -> dict:
     host, port, proto = target["host"], int(target["port"]), target["protocol"]
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    family = socket.AF_INET6 if target["family"] == 6 else socket.AF_INET
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     result = dict(target)
     try:
@@ -22,18 +25,17 @@ def attempt(target: dict, timeout: float) -> dict:
             sock.settimeout(timeout)
             sock.connect((host, port))
             if kind == socket.SOCK_DGRAM:
-                payload = os.urandom(8).hex().encode()
-                sock.send(payload)
+                sock.send(os.urandom(8).hex().encode())
                 reply = sock.recv(65535)
-                result.update(reachable=True, detail=f"UDP reply of {len(reply)} bytes")
+                result.update(outcome="open", detail=f"UDP reply of {len(reply)} bytes")
             else:
-                result.update(reachable=True, detail="TCP handshake completed")
+                result.update(outcome="open", detail="TCP handshake completed")
     except ConnectionRefusedError:
-        result.update(reachable=False, detail="refused")
+        result.update(outcome="refused", detail="refused")
     except (socket.timeout, TimeoutError):
-        result.update(reachable=False, detail="no answer (dropped)")
+        result.update(outcome="dropped", detail="no answer (dropped)")
     except OSError as exc:  # unreachable route, bad address...: nothing was tested, so no verdict
-        result.update(reachable=None, detail=os.strerror(exc.errno) if exc.errno else str(exc))
+        result.update(outcome="error", detail=os.strerror(exc.errno) if exc.errno else str(exc))
     return result
 
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from lab.ports import holders
-from lab.verify.checks import FAIL, PASS, Check, describe_host
+from lab import addr
+from lab.verify.checks import FAIL, PASS, Check
 
 
 def check(ports: set[tuple[int, str]]) -> list[Check]:
@@ -14,7 +15,7 @@ def check(ports: set[tuple[int, str]]) -> list[Check]:
         if h.is_loopback:
             checks.append(Check("sockets", target, PASS, f"loopback only ({who})"))
         else:
-            checks.append(Check("sockets", target, FAIL, f"{describe_host(h.address)} held by {h.describe()}"))
+            checks.append(Check("sockets", target, FAIL, f"{addr.describe(h.address)} held by {h.describe()}"))
     seen = {(h.port, h.protocol) for h in found}
     for port, proto in sorted(ports - seen):
         checks.append(Check("sockets", f"{proto}/*:{port}", FAIL, "nothing listening (service down?)"))

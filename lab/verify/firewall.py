@@ -1,0 +1,43 @@
+"""Firewall: are lab's raw-table rules in place, and where one is missing, what did the probe see?
+
+The neighbour probe is the verdict; this check says why. A missing rule fails when the probe reached
+something along the path it guards (or could not look): then the fix is that rule. Where the probe
+reached nothing without it, the engine's own rules held, and that is reported as such, never
+inferred from the engine's version.
+"""
+from __future__ import annotations
+
+from lab import engine, harden
+from lab.verify.checks import FAIL, PASS, SKIP, Check
+
+
+def _guards(rule: harden.Rule, target: str) -> bool:
+    """Does `rule` guard the neighbour path named by `target` (see neighbour.label)?"""
+    if rule.interface == "lo":
+        return "routed via host" in target
+    return " direct to " in target
+
+
+def check(project: str, neighbour: list[Check]) -> list[Check]:
+    why = harden.can_harden()
+    if why:
+        return [Check("firewall", "lab's raw-table rules", SKIP, f"cannot read the raw table ({why})")]
+    version = engine.version()
+    probed = not any(c.status == SKIP or c.target == "namespace probe" for c in neighbour)
+    checks = []
+    for rule in harden.wanted(project):
+        target = f"{rule.tool} raw -d {rule.destination} ! -i {rule.interface}"
+        if harden.present(rule):
+            checks.append(Check("firewall", target, PASS, "in place"))
+            continue
+        reached = [c.target for c in neighbour if c.status == FAIL and _guards(rule, c.target)]
+        fix = f"run `lab harden --project {project}`"
+        if reached:
+            checks.append(Check("firewall", target, FAIL, f"missing, and a neighbour reached {len(reached)} "
+                                                          f"target(s) it guards; {fix}"))
+        elif not probed:
+            checks.append(Check("firewall", target, FAIL, f"missing, and the neighbour probe could not run; {fix}"))
+        else:
+            checks.append(Check("firewall", target, PASS, f"missing, but the probe reached nothing it guards "
+                                                          f"(docker {version}'s own rules held)"))
+    return checks
