@@ -122,6 +122,21 @@ def apply(rules: list[Rule]) -> list[Rule]:
     return added
 
 
+def delete(rules: list[Rule]) -> list[Rule]:
+    """Remove every copy of these exact rules; return those that were there."""
+    why = can_harden()
+    if why:
+        raise HardenError(f"cannot remove lab's rules: {why}")
+    removed = []
+    for rule in rules:
+        while shutil.which(rule.tool) and _run(rule.tool, "-C", *rule.spec()).returncode == 0:
+            proc = _run(rule.tool, "-D", *rule.spec())
+            if proc.returncode != 0:
+                raise HardenError(f"{rule} could not be removed: {proc.stderr.strip()[:200]}")
+            removed.append(rule)
+    return removed
+
+
 def tagged(project: str | None = None) -> list[tuple[str, list[str]]]:
     """(tool, rule spec) of lab's rules in the raw table now: a project's own, or every lab rule.
 

@@ -7,15 +7,27 @@ inferred from the engine's version.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from lab import engine, harden
 from lab.verify.checks import FAIL, PASS, SKIP, Check
 
 
 def _guards(rule: harden.Rule, target: str) -> bool:
-    """Does `rule` guard the neighbour path named by `target` (see neighbour.label)?"""
-    if rule.interface == "lo":
-        return "routed via host" in target
-    return " direct to " in target
+    """Does `rule` guard the neighbour path named by `target` (see neighbour.label)?
+
+    "tcp/6379 via 127.0.0.1 routed via host" -> 127.0.0.1; "tcp/6379 direct to redis 172.18.0.3" -> 172.18.0.3.
+    """
+    if " direct to " in target:
+        host = target.rsplit(" ", 1)[-1]
+    elif target.endswith(" routed via host"):
+        host = target.split(" via ", 1)[1].split()[0]
+    else:
+        return False
+    try:
+        return ipaddress.ip_address(host) in ipaddress.ip_network(rule.destination, strict=False)
+    except ValueError:
+        return False
 
 
 def check(project: str, neighbour: list[Check]) -> list[Check]:
