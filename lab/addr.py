@@ -43,6 +43,11 @@ def family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ip.version == 6 else socket.AF_INET
 
 
+def is_v6(text: str) -> bool:
+    """An IPv6 address or network ("fd00::/64")?"""
+    return family(text.split("/", 1)[0]) == socket.AF_INET6
+
+
 def family_name(host: str) -> str:
     return "IPv6" if family(host) == socket.AF_INET6 else "IPv4"
 

@@ -29,14 +29,13 @@ its own and `lab harden --undo` exactly lab's.
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
 
-from lab import inventory
+from lab import addr, inventory
 from lab.errors import HardenError
 
 LOOPBACK_COMMENT = "lab-harden: drop loopback-addressed packets from other interfaces"
@@ -73,7 +72,7 @@ def network_rules(project: str, networks: list[inventory.Network]) -> list[Rule]
     rules = []
     for net in networks:
         for subnet in net.subnets:
-            tool = "ip6tables" if ipaddress.ip_network(subnet, strict=False).version == 6 else "iptables"
+            tool = "ip6tables" if addr.is_v6(subnet) else "iptables"
             rules.append(Rule(tool, subnet, net.bridge, project_comment(project)))
     return rules
 

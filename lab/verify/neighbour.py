@@ -126,14 +126,14 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
             "rule add pref 10 to 127.0.0.1/32 lookup 100",
             f"route add 127.0.0.1/32 via {n.host_v4} dev {n.ns_if} table 100",
             # Direct routing: the project's container subnets via the host.
-            *(f"route add {s} via {n.host_v4} dev {n.ns_if}" for s in routed if ":" not in s),
+            *(f"route add {s} via {n.host_v4} dev {n.ns_if}" for s in routed if not addr.is_v6(s)),
         ])
         if ipv6:
             _batch(n.netns, [
                 "rule add pref 100 lookup local", "rule del pref 0",
                 "rule add pref 10 to ::1/128 lookup 100",
                 f"route add ::1/128 via {n.host_v6} dev {n.ns_if} table 100",
-                *(f"route add {s} via {n.host_v6} dev {n.ns_if}" for s in routed if ":" in s),
+                *(f"route add {s} via {n.host_v6} dev {n.ns_if}" for s in routed if addr.is_v6(s)),
             ], family="-6")
         yield n
     finally:
@@ -177,6 +177,11 @@ def direct_targets(containers: list[Container], ipv6: bool = True) -> list[dict]
             for c in containers for a in c.addresses if ipv6 or _family(a) == 4 for p, proto in c.ports]
 
 
+def _routed(networks: list[Network], ipv6: bool) -> tuple[str, ...]:
+    """The subnets a neighbour routes via the host: every one of the project's networks'."""
+    return tuple(s for net in networks for s in net.subnets if ipv6 or not addr.is_v6(s))
+
+
 def _family(host: str) -> int:
     return 6 if addr.family(host) == socket.AF_INET6 else 4
 
@@ -210,9 +215,8 @@ def check(ports: set[tuple[int, str]], containers: list[Container] = (), network
     if why:
         return [Check("neighbour", "namespace probe", SKIP, why)]
     ipv6 = hostnet.has_ipv6_loopback()
-    routed = tuple(s for net in networks for s in net.subnets if ipv6 or ":" not in s)
     try:
-        with neighbour(ipv6, routed) as n:
+        with neighbour(ipv6, _routed(networks, ipv6)) as n:
             targets = targets_for(n, ports, ipv6) + direct_targets(list(containers), ipv6)
             results = probe_from(n, targets, timeout) if targets else []
     except (NetnsError, subprocess.TimeoutExpired, ValueError) as exc:
@@ -243,7 +247,7 @@ def direct_exposure(project: str, timeout: float = 0.25) -> dict[str, str]:
     ipv6 = hostnet.has_ipv6_loopback()
     networks = inventory.networks(project)
     try:
-        with neighbour(ipv6, tuple(s for n in networks for s in n.subnets if ipv6 or ":" not in s)) as n:
+        with neighbour(ipv6, _routed(networks, ipv6)) as n:
             results = probe_from(n, direct_targets(containers, ipv6), timeout)
     except (NetnsError, subprocess.TimeoutExpired, ValueError) as exc:
         return {c.name: f"unknown (probe failed: {exc})" for c in containers}
