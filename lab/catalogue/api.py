@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import time
 
-
 from lab.catalogue import echo, postgres, redis
 from lab.catalogue.reasons import reason_for
-from lab.catalogue.spec import Credentials, Endpoint, ServiceSpec
+from lab.catalogue.spec import Credentials, Endpoint, ServiceSpec, WebSurface
 from lab.catalogue.timing import elapsed_ms
 from lab.errors import ProbeFailed
 
@@ -54,4 +53,6 @@ SPEC = ServiceSpec(
     depends_on=("redis", "postgres", "echo"),
     tmpfs=("/run/api-secrets:size=64k,mode=0700",),  # the copied passwords never touch the writable layer
     stop_grace_period="5s",
+    # /info has data a rebinding page would want; POST /echo makes the API relay a body for the page.
+    web=WebSurface(read="/info", write="/echo"),
 )

@@ -37,6 +37,14 @@ Probe = Callable[[Endpoint, Credentials, float], str]
 
 
 @dataclass(frozen=True)
+class WebSurface:
+    """What a web page could try on an HTTP service: read `read` (GET), write `write` (POST)."""
+
+    read: str
+    write: str
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     summary: str
@@ -52,6 +60,7 @@ class ServiceSpec:
     depends_on: tuple[str, ...] = ()
     stop_signal: str | None = None
     stop_grace_period: str = "10s"
+    web: WebSurface | None = None  # set for HTTP services: verify's `browser` check attacks them
 
     @property
     def port_env(self) -> str:

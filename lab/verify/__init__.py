@@ -12,7 +12,7 @@ from lab import engine, inventory
 from lab.errors import NoSuchProject
 from lab.project import Project
 from lab.stack import compose_for
-from lab.verify import firewall, neighbour, reach, runtime, sockets, static
+from lab.verify import browser, firewall, neighbour, reach, runtime, sockets, static
 from lab.verify.checks import FAIL, Check
 
 
@@ -40,10 +40,11 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
     # Every port the project publishes — the catalogue's and anything an override added.
     ports = {(e.port, e.protocol) for e in project.endpoints()} | {(b.host_port, b.protocol) for b in found}
     containers, networks = inventory.containers(project.name), inventory.networks(project.name)
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    with ThreadPoolExecutor(max_workers=7) as pool:
         nb = pool.submit(neighbour.check, ports, containers, networks, neighbour_timeout)
         futures = [
             pool.submit(reach.check, project.endpoints(), creds),
+            pool.submit(browser.check, project.endpoints()),
             # Finding compose costs a process start: do it inside the task, not before the pool.
             pool.submit(lambda: static.check(compose_for(project), project.root)),
             pool.submit(runtime.check, found),

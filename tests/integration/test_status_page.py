@@ -7,11 +7,12 @@ LAB_SCREENSHOT=docs/status-page.png), else to the test's tmp_path.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.integration.chromium import chromium
 
 pytestmark = pytest.mark.integration
 
@@ -19,50 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("echo", "api", "redis", "postgres")
 WAIT = 30.0
 
-CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
-DRIVER = ("chromedriver",)
-
-
-def find(names, extra=()) -> str | None:
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    return next((p for p in extra if os.access(p, os.X_OK)), None)
-
-
 @pytest.fixture
 def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("skipped: selenium is not installed (pip install -e '.[test]')")
-    binary = find(CHROMIUM, ("/usr/lib/chromium/chromium",))
-    driver_path = find(DRIVER, ("/usr/lib/chromium/chromedriver",))
-    if not binary:
-        pytest.skip("skipped: no chromium browser (apt-get install chromium)")
-    if not driver_path:
-        pytest.skip("skipped: no chromedriver (apt-get install chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1100,800", "--hide-scrollbars", "--force-device-scale-factor=1",
-                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-                "--disable-background-networking", "--disable-sync", "--disable-component-update",
-                "--disable-default-apps", "--metrics-recording-only", "--no-proxy-server"):
-        options.add_argument(arg)
-    # Never let Selenium Manager look for (and download) a driver: use Debian's.
-    service = Service(executable_path=driver_path)
-    try:
-        driver = webdriver.Chrome(service=service, options=options)
-    except Exception as exc:  # noqa: BLE001 - a browser that cannot start is a skip with the reason
-        pytest.skip(f"skipped: headless chromium did not start: {str(exc).splitlines()[0]}")
-    try:
-        driver.set_page_load_timeout(30)
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def screenshot_path(tmp_path: Path) -> Path:

@@ -32,7 +32,7 @@ def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_st
     report = verify.run(lab_stack.project)
     assert [c for c in report.checks if c.status != "pass"] == []
     names = {c.name for c in report.checks}
-    assert names == {"reach", "static", "runtime", "sockets", "neighbour", "firewall"}
+    assert names == {"reach", "static", "runtime", "sockets", "neighbour", "firewall", "browser"}
     nb = [c for c in report.checks if c.name == "neighbour"]
     direct = [c.target.split(" direct to ")[1].split()[0] for c in nb if " direct to " in c.target]
     assert sorted(direct) == ["api", "echo", "echo", "postgres", "redis"]  # echo: tcp and udp
