@@ -43,7 +43,7 @@ def attacks(host_port: str, read: str, write: str, timeout: float = 2.0) -> list
             acao = r.headers.get("Access-Control-Allow-Origin")
             granted = pna or acao in ("*", FOREIGN_ORIGIN)
             out.append(("private network preflight", not granted, f"OPTIONS {read} -> {r.status_code}"
-                        + (f", Allow-Private-Network: true" if pna else "") + (f", Allow-Origin: {acao}" if acao else "")))
+                        + (", Allow-Private-Network: true" if pna else "") + (f", Allow-Origin: {acao}" if acao else "")))
         except requests.RequestException as exc:
             out.append(("browser attacks", False, f"could not test: {exc.__class__.__name__}: {str(exc)[:120]}"))
     return out
