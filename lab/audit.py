@@ -4,6 +4,7 @@ env applied) safe to start?
 One pure function over the config dict, used twice: `lab up` refuses an unsafe configuration
 before any container or network exists, and `lab verify` reports the same findings as checks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,11 +43,19 @@ def _ports(name: str, svc: dict[str, Any]) -> list[Finding]:
         if addr.is_loopback(host):
             out.append(Finding(name, label, f"host_ip {host}", True, "loopback"))
         elif not host:
-            out.append(Finding(name, label, "published without a host IP", False,
-                               "that is every interface; write 127.0.0.1:HOST:CONTAINER or host_ip: 127.0.0.1"))
+            out.append(
+                Finding(
+                    name,
+                    label,
+                    "published without a host IP",
+                    False,
+                    "that is every interface; write 127.0.0.1:HOST:CONTAINER or host_ip: 127.0.0.1",
+                )
+            )
         else:
-            out.append(Finding(name, label, f"host_ip {addr.describe(host)}", False,
-                               "publish on 127.0.0.1 or ::1 only"))
+            out.append(
+                Finding(name, label, f"host_ip {addr.describe(host)}", False, "publish on 127.0.0.1 or ::1 only")
+            )
     return out
 
 
@@ -54,9 +63,10 @@ def _network_mode(name: str, svc: dict[str, Any]) -> list[Finding]:
     mode = svc.get("network_mode")
     if not mode or mode == "none" or mode.startswith("service:"):
         return []
-    why = {"host": "the host's network: every port it opens is on every host interface",
-           "bridge": "the engine's default bridge, shared with containers of every other project"}.get(
-        mode, "another container's network namespace, outside the project")
+    why = {
+        "host": "the host's network: every port it opens is on every host interface",
+        "bridge": "the engine's default bridge, shared with containers of every other project",
+    }.get(mode, "another container's network namespace, outside the project")
     return [Finding(name, "network_mode", mode, False, why)]
 
 
@@ -77,11 +87,25 @@ def _networks(name: str, svc: dict[str, Any], project: str, declared: dict[str, 
         net = declared.get(key) or {}
         real = net.get("name") or f"{project}_{key}"
         if net.get("external"):
-            out.append(Finding(name, f"networks.{key}", f"external network {real}", False,
-                               "not the project's own: lab can neither harden nor remove it"))
+            out.append(
+                Finding(
+                    name,
+                    f"networks.{key}",
+                    f"external network {real}",
+                    False,
+                    "not the project's own: lab can neither harden nor remove it",
+                )
+            )
         elif real != f"{project}_{key}":
-            out.append(Finding(name, f"networks.{key}", f"network named {real}", False,
-                               f"not the project's own (it would be {project}_{key}); drop its `name:`"))
+            out.append(
+                Finding(
+                    name,
+                    f"networks.{key}",
+                    f"network named {real}",
+                    False,
+                    f"not the project's own (it would be {project}_{key}); drop its `name:`",
+                )
+            )
     return out
 
 

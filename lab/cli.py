@@ -1,4 +1,5 @@
 """Thin CLI: parse arguments, call one function, render its result."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,10 +9,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from lab import addr, composefile, connenv, harden, portplan, project as projects, stack, verify
+from lab import addr, composefile, connenv, harden, portplan, stack, verify
+from lab import project as projects
 from lab.catalogue import BY_NAME
 from lab.compose_model import PROJECT as DEFAULT_PROJECT
 from lab.errors import LabError, NoSuchProject, UsageError
@@ -51,10 +53,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     results = stack.up(project, timeout=args.timeout, hardening=not args.no_harden)
     took = time.monotonic() - start
     rows = stack.status(project, results=results)
-    print(table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail)
-                                                             for r in rows]))
-    print(f"\nproject {project.name} up in {took:.1f} s; `eval \"$(lab env"
-          f"{'' if project.is_default else ' --project ' + project.name})\"` for connection settings")
+    print(
+        table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail) for r in rows])
+    )
+    print(
+        f'\nproject {project.name} up in {took:.1f} s; `eval "$(lab env'
+        f'{"" if project.is_default else " --project " + project.name})"` for connection settings'
+    )
     if args.no_verify:
         print("verify: skipped (--no-verify)")
         return 0
@@ -69,8 +74,10 @@ def _print_verify(report: verify.Report, failing_only: bool = False, took: float
     if shown:
         print(table(["check", "target", "status", "detail"], [(c.name, c.target, c.status, c.detail) for c in shown]))
     timing = f" in {took:.2f} s" if took is not None else ""
-    print(f"verify {'OK' if report.ok else 'FAILED'}: {len(report.checks)} checks; "
-          f"{counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skipped{timing}")
+    print(
+        f"verify {'OK' if report.ok else 'FAILED'}: {len(report.checks)} checks; "
+        f"{counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skipped{timing}"
+    )
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -106,8 +113,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"project": args.project, "services": [r.__dict__ for r in rows]}, indent=2))
     else:
-        print(table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail)
-                                                                 for r in rows]))
+        print(
+            table(
+                ["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail) for r in rows]
+            )
+        )
     return 0 if all(r.detail == "answers" for r in rows) else 1
 
 
@@ -128,7 +138,6 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 def cmd_ports(args: argparse.Namespace) -> int:
     from lab import ports
-
     from lab.verify import neighbour
 
     project = _project(args)
@@ -140,13 +149,19 @@ def cmd_ports(args: argparse.Namespace) -> int:
     for port in wanted:
         mine = [h for h in held if h.port == port]
         for h in mine:
-            scope = "loopback only" if h.is_loopback else ("EXPOSED (all interfaces)" if h.is_wildcard
-                                                           else "EXPOSED (not loopback)")
+            scope = (
+                "loopback only"
+                if h.is_loopback
+                else ("EXPOSED (all interfaces)" if h.is_wildcard else "EXPOSED (not loopback)")
+            )
             behind = ports.container_publishing(h.port, h.protocol) if "docker-proxy" in h.command else None
             if h.is_loopback and behind and behind[0] in direct:
                 seen = direct[behind[0]]
-                scope = (f"EXPOSED (direct routing: {seen})" if seen.startswith("open")
-                         else f"loopback only; direct routing {seen}")
+                scope = (
+                    f"EXPOSED (direct routing: {seen})"
+                    if seen.startswith("open")
+                    else f"loopback only; direct routing {seen}"
+                )
             family = addr.family_name(h.address)
             rows.append((port, h.protocol, family, h.address, scope, ports.who(h)))
         if not mine:
@@ -191,10 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("verify", cmd_verify, "prove every service answers over loopback and nothing is reachable elsewhere")
     p.add_argument("--json", action="store_true", help="one JSON object: {ok, project, checks:[...]}")
 
-    p = add("harden", cmd_harden, "drop packets a neighbour sends to loopback or to the project's containers",
-            project=False)
+    p = add(
+        "harden", cmd_harden, "drop packets a neighbour sends to loopback or to the project's containers", project=False
+    )
     p.add_argument("--project", help="whose network rules to add (default: lab) or, with --undo, remove")
-    p.add_argument("--undo", action="store_true", help="remove the project's rules; without --project, every rule lab added")
+    p.add_argument(
+        "--undo", action="store_true", help="remove the project's rules; without --project, every rule lab added"
+    )
 
     p = add("down", cmd_down, "stop and remove the stack's containers and network")
     p.add_argument("--volumes", action="store_true", help="also remove its volumes and credentials")
@@ -212,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("doctor", cmd_doctor, "can `lab up` succeed here? each fact with a fix")
 
-    p = add("env", cmd_env, "connection settings with credentials (eval \"$(lab env)\")")
+    p = add("env", cmd_env, 'connection settings with credentials (eval "$(lab env)")')
     p.add_argument("--format", choices=connenv.FORMATS, default="shell")
     return parser
 
@@ -233,8 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except OSError as exc:  # a permission or socket problem lab did not foresee: still one line
         print(f"lab: error: {exc}", file=sys.stderr)
-        hint = ("check the owner and permissions (was lab run with sudo before?)" if isinstance(exc, PermissionError)
-                else "check the path or address named above")
+        hint = (
+            "check the owner and permissions (was lab run with sudo before?)"
+            if isinstance(exc, PermissionError)
+            else "check the path or address named above"
+        )
         print(f"lab: hint: {hint}", file=sys.stderr)
         return 1
     except LabError as exc:

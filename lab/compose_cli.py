@@ -2,6 +2,7 @@
 
 Keeps "the thing that runs commands" apart from the code that reasons about results.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,9 +14,10 @@ import shutil
 import subprocess
 import sys
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from lab.errors import ComposeFailed, ComposeNotFound
 
@@ -72,8 +74,9 @@ def find_compose() -> tuple[list[str], str]:
         if version:
             v1 = (argv, version)
     if v1:
-        raise ComposeNotFound(f"only Compose v1 found ({' '.join(v1[0])} {'.'.join(map(str, v1[1]))}, "
-                              "end of life); lab needs Compose v2")
+        raise ComposeNotFound(
+            f"only Compose v1 found ({' '.join(v1[0])} {'.'.join(map(str, v1[1]))}, end of life); lab needs Compose v2"
+        )
     raise ComposeNotFound("Compose v2 not found (neither `docker compose` nor a v2 `docker-compose`)")
 
 
@@ -102,8 +105,9 @@ class Compose:
         """Run one compose command, capturing its output; raise ComposeFailed on a non-zero exit."""
         argv = self.argv(*args)
         try:
-            proc = subprocess.run(argv, env=self.environ(), cwd=self.cwd, timeout=timeout,
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                argv, env=self.environ(), cwd=self.cwd, timeout=timeout, capture_output=True, text=True
+            )
         except subprocess.TimeoutExpired as exc:
             raise ComposeFailed(argv, -1, f"timed out after {timeout:.0f} s") from exc
         if proc.returncode != 0:
@@ -117,8 +121,15 @@ class Compose:
         """
         argv = self.argv(*args)
         tail: deque[str] = deque(maxlen=keep)
-        with subprocess.Popen(argv, env=self.environ(), cwd=self.cwd, text=True, bufsize=1,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        with subprocess.Popen(
+            argv,
+            env=self.environ(),
+            cwd=self.cwd,
+            text=True,
+            bufsize=1,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        ) as proc:
             assert proc.stdout is not None
             for line in proc.stdout:
                 tail.append(line.rstrip("\n"))
@@ -127,7 +138,7 @@ class Compose:
             raise ComposeFailed(argv, proc.returncode, "\n".join(tail))
         return list(tail)
 
-    def ps(self) -> list["ContainerState"]:
+    def ps(self) -> list[ContainerState]:
         return parse_ps(self.run("ps", "--all", "--format", "json", timeout=60).stdout)
 
 
@@ -163,10 +174,19 @@ def parse_ps(text: str) -> list[ContainerState]:
     states = []
     for rec in _records(text):
         pubs = tuple(
-            Publisher(p.get("URL", ""), int(p.get("TargetPort", 0)), int(p.get("PublishedPort", 0)),
-                      p.get("Protocol", "tcp"))
+            Publisher(
+                p.get("URL", ""), int(p.get("TargetPort", 0)), int(p.get("PublishedPort", 0)), p.get("Protocol", "tcp")
+            )
             for p in rec.get("Publishers") or []
         )
-        states.append(ContainerState(rec.get("Service", ""), rec.get("Name", ""), rec.get("State", ""),
-                                     rec.get("Health", ""), int(rec.get("ExitCode", 0) or 0), pubs))
+        states.append(
+            ContainerState(
+                rec.get("Service", ""),
+                rec.get("Name", ""),
+                rec.get("State", ""),
+                rec.get("Health", ""),
+                int(rec.get("ExitCode", 0) or 0),
+                pubs,
+            )
+        )
     return sorted(states, key=lambda s: s.service)

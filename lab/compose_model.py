@@ -4,6 +4,7 @@ Loopback by construction: every published port carries a literal loopback
 `host_ip`. Only host *ports* are interpolated (`${LAB_REDIS_PORT:-6379}`); the
 host IP never is, so no environment can widen the exposure.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,7 @@ def service_model(spec: ServiceSpec) -> dict[str, Any]:
     model["networks"] = [NETWORK]
     if spec.depends_on:
         model["depends_on"] = list(spec.depends_on)
-    model["healthcheck"] = {"test": HEALTHCHECK, "interval": "1s", "timeout": "3s",
-                            "retries": 3, "start_period": "60s"}
+    model["healthcheck"] = {"test": HEALTHCHECK, "interval": "1s", "timeout": "3s", "retries": 3, "start_period": "60s"}
     model["restart"] = "unless-stopped"
     model["security_opt"] = ["no-new-privileges:true"]
     if spec.stop_signal:
@@ -78,11 +78,13 @@ def compose_model() -> dict[str, Any]:
     return {
         "name": PROJECT,
         "services": {spec.name: service_model(spec) for spec in SERVICES},
-        "networks": {NETWORK: {
-            "driver": "bridge",
-            # Second line of defence: a port published without a host IP binds loopback only.
-            "driver_opts": {"com.docker.network.bridge.host_binding_ipv4": LOOPBACK_V4},
-        }},
+        "networks": {
+            NETWORK: {
+                "driver": "bridge",
+                # Second line of defence: a port published without a host IP binds loopback only.
+                "driver_opts": {"com.docker.network.bridge.host_binding_ipv4": LOOPBACK_V4},
+            }
+        },
         "volumes": {name: {} for spec in SERVICES for name in spec.volumes},
         "secrets": secrets,
     }

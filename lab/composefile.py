@@ -1,4 +1,5 @@
 """Compose model -> compose.yaml / compose.ipv6.yaml on disk, and the drift check."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

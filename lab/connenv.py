@@ -1,4 +1,5 @@
 """Connection settings for clients on the host: `lab env` (shell, dotenv or JSON)."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,10 @@ def settings(project: Project, creds: Credentials) -> dict[str, str]:
     host = "127.0.0.1"
     p = project.ports
     return {
-        "REDIS_URL": f"redis://:{creds.redis_password}@{host}:{p['redis']}/0",
+        # The explicit `default` user: Debian's redis-cli 7.0 sends an empty user name for redis://:pw@…
+        "REDIS_URL": f"redis://default:{creds.redis_password}@{host}:{p['redis']}/0",
         "DATABASE_URL": f"postgresql://{creds.postgres_user}:{creds.postgres_password}@{host}:{p['postgres']}"
-                        f"/{creds.postgres_db}",
+        f"/{creds.postgres_db}",
         "API_URL": f"http://{host}:{p['api']}",
         "ECHO_TCP": f"{host}:{p['echo']}",
         "ECHO_UDP": f"{host}:{p['echo']}",

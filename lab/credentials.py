@@ -3,6 +3,7 @@
 Containers get them as compose secrets (files); they never enter compose.yaml, an
 image layer or a container's environment.
 """
+
 from __future__ import annotations
 
 import os

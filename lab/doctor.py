@@ -1,4 +1,5 @@
 """`lab doctor`: can `lab up` succeed here? One line per fact, with a fix when it is not fine."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,11 @@ def _engine() -> tuple[list[Finding], str | None]:
     except LabError as exc:
         return [Finding("engine", FAIL, str(exc), exc.hint)], None
     # Said for information only: whether a neighbour gets in is for the probe to say, never the version.
-    rules = ("ships Docker 28's own rules (lab's rules and probe still apply)" if engine.has_loopback_fix(version)
-             else "predates Docker 28: a neighbour reaches published ports unless lab's rules are in place")
+    rules = (
+        "ships Docker 28's own rules (lab's rules and probe still apply)"
+        if engine.has_loopback_fix(version)
+        else "predates Docker 28: a neighbour reaches published ports unless lab's rules are in place"
+    )
     return [Finding("engine", OK, f"docker {version} reachable; {rules}")], version
 
 
@@ -47,8 +51,12 @@ def _base() -> Finding:
             return Finding("base image", OK, f"{name} present")
     if os.geteuid() == 0 and (shutil.which("mmdebstrap") or shutil.which("apt-get")):
         return Finding("base image", OK, f"absent; `lab up` will bootstrap {images.LOCAL_BASE} with mmdebstrap")
-    return Finding("base image", FAIL, "absent, and lab cannot bootstrap it here (needs root and mmdebstrap)",
-                   images.BaseImageUnavailable.hint)
+    return Finding(
+        "base image",
+        FAIL,
+        "absent, and lab cannot bootstrap it here (needs root and mmdebstrap)",
+        images.BaseImageUnavailable.hint,
+    )
 
 
 def _registry() -> Finding:
@@ -68,10 +76,14 @@ def _firewall(project: Project, running: bool) -> Finding:
     if not missing:
         return Finding("firewall", OK, f"lab's {len(wanted)} raw-table rules in place")
     if not running:
-        return Finding("firewall", OK, f"{len(missing)} of lab's rules not in place yet; `lab up` adds them "
-                                       "before publishing anything")
-    return Finding("firewall", WARN, "missing: " + "; ".join(str(r) for r in missing),
-                   f"run `lab harden --project {project.name}`")
+        return Finding(
+            "firewall",
+            OK,
+            f"{len(missing)} of lab's rules not in place yet; `lab up` adds them before publishing anything",
+        )
+    return Finding(
+        "firewall", WARN, "missing: " + "; ".join(str(r) for r in missing), f"run `lab harden --project {project.name}`"
+    )
 
 
 def _direct_routing(project: Project) -> Finding:
@@ -81,12 +93,17 @@ def _direct_routing(project: Project) -> Finding:
     opened = {name: s for name, s in seen.items() if s.startswith("open")}
     unknown = {name: s for name, s in seen.items() if s.startswith("unknown")}
     if opened:
-        return Finding("direct routing", FAIL, "OPEN: " + "; ".join(f"{n} {s}" for n, s in sorted(opened.items())),
-                       f"run `lab harden --project {project.name}`")
+        return Finding(
+            "direct routing",
+            FAIL,
+            "OPEN: " + "; ".join(f"{n} {s}" for n, s in sorted(opened.items())),
+            f"run `lab harden --project {project.name}`",
+        )
     if unknown:
         return Finding("direct routing", WARN, next(iter(unknown.values())), "run `sudo lab doctor`")
-    return Finding("direct routing", OK, f"closed: a neighbour routing the stack's subnet reached none of "
-                                         f"{len(seen)} containers")
+    return Finding(
+        "direct routing", OK, f"closed: a neighbour routing the stack's subnet reached none of {len(seen)} containers"
+    )
 
 
 def _ports(project: Project) -> list[Finding]:
@@ -102,8 +119,14 @@ def _ports(project: Project) -> list[Finding]:
             findings.append(Finding(f"port {port}", OK, f"{service}: held by this project's own stack"))
         elif mine:
             h = mine[0]
-            findings.append(Finding(f"port {port}", FAIL, f"{service}: {h.protocol}/{h.address}:{port} held by "
-                                    f"{ports.who(h)}", f"stop it, or `lab up --port {service}=PORT` / --dynamic-ports"))
+            findings.append(
+                Finding(
+                    f"port {port}",
+                    FAIL,
+                    f"{service}: {h.protocol}/{h.address}:{port} held by {ports.who(h)}",
+                    f"stop it, or `lab up --port {service}=PORT` / --dynamic-ports",
+                )
+            )
         else:
             findings.append(Finding(f"port {port}", OK, f"{service}: free"))
     return findings
@@ -112,8 +135,15 @@ def _ports(project: Project) -> list[Finding]:
 def run(project: Project) -> list[Finding]:
     findings, version = _engine()
     findings.append(_compose())
-    findings.append(Finding("ipv6 loopback", OK, "present: ports are also published on ::1"
-                            if hostnet.has_ipv6_loopback() else "absent: ports are published on 127.0.0.1 only"))
+    findings.append(
+        Finding(
+            "ipv6 loopback",
+            OK,
+            "present: ports are also published on ::1"
+            if hostnet.has_ipv6_loopback()
+            else "absent: ports are published on 127.0.0.1 only",
+        )
+    )
     if version:
         findings += [_base(), _registry()]
     if version:

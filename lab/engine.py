@@ -1,4 +1,5 @@
 """The Docker engine, through the docker SDK: one translation point for its failures."""
+
 from __future__ import annotations
 
 import functools

@@ -3,6 +3,7 @@
 Each error carries a one-line message and a hint saying what to do next; the CLI
 prints both and exits with `exit_code`, never a traceback.
 """
+
 from __future__ import annotations
 
 
@@ -61,8 +62,11 @@ class BuildFailed(LabError):
     """An image build failed; `details` holds the failing step's output."""
 
     def __init__(self, service: str, step: str, details: str) -> None:
-        super().__init__(f"building image for {service} failed at: {step}",
-                         "fix the step shown above, then run `make up` again", details)
+        super().__init__(
+            f"building image for {service} failed at: {step}",
+            "fix the step shown above, then run `make up` again",
+            details,
+        )
         self.service = service
         self.step = step
 
@@ -81,8 +85,9 @@ class NotReady(LabError):
     """A service did not answer its probe in time (or its container stopped)."""
 
     def __init__(self, service: str, reason: str, logs: str = "") -> None:
-        super().__init__(f"{service} not ready: {reason}",
-                         f"see `lab logs {service}`; fix and run `lab up` again", details=logs)
+        super().__init__(
+            f"{service} not ready: {reason}", f"see `lab logs {service}`; fix and run `lab up` again", details=logs
+        )
         self.service = service
         self.reason = reason
 
@@ -115,6 +120,7 @@ class UnsafeConfig(UsageError):
 
     def __init__(self, finding_line: str, more: int, files: list[str]) -> None:
         extra = f" (and {more} more)" if more else ""
-        super().__init__(f"unsafe configuration, nothing started: {finding_line}{extra}",
-                         f"publish on 127.0.0.1 or ::1 only, on the project's own networks; the files in use: "
-                         f"{', '.join(files)}")
+        super().__init__(
+            f"unsafe configuration, nothing started: {finding_line}{extra}",
+            f"publish on 127.0.0.1 or ::1 only, on the project's own networks; the files in use: {', '.join(files)}",
+        )

@@ -27,6 +27,7 @@ still reachable is for the neighbour probe to say, never the version number.
 Every rule is tagged with a comment; a project's rules carry its name, so `lab down` removes exactly
 its own and `lab harden --undo` exactly lab's.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,20 @@ class Rule:
     comment: str = LOOPBACK_COMMENT
 
     def spec(self) -> list[str]:
-        return ["PREROUTING", "-d", self.destination, "!", "-i", self.interface,
-                "-m", "comment", "--comment", self.comment, "-j", "DROP"]
+        return [
+            "PREROUTING",
+            "-d",
+            self.destination,
+            "!",
+            "-i",
+            self.interface,
+            "-m",
+            "comment",
+            "--comment",
+            self.comment,
+            "-j",
+            "DROP",
+        ]
 
     def untagged(self) -> list[str]:
         return ["PREROUTING", "-d", self.destination, "!", "-i", self.interface, "-j", "DROP"]
@@ -100,7 +113,9 @@ def present(rule: Rule) -> bool:
     """Ours is in place, or the very same rule without our tag (someone closed it already)."""
     if not shutil.which(rule.tool):
         return False
-    return _run(rule.tool, "-C", *rule.spec()).returncode == 0 or _run(rule.tool, "-C", *rule.untagged()).returncode == 0
+    return (
+        _run(rule.tool, "-C", *rule.spec()).returncode == 0 or _run(rule.tool, "-C", *rule.untagged()).returncode == 0
+    )
 
 
 def missing(rules: list[Rule]) -> list[Rule]:

@@ -1,4 +1,5 @@
 """Facts about the host's network that decide what gets published."""
+
 from __future__ import annotations
 
 import functools
@@ -24,9 +25,14 @@ def has_ipv6_loopback() -> bool:
 
 def ca_bundle() -> Path | None:
     """The host's CA bundle, which builds that fetch over TLS get as a secret (proxies re-sign TLS)."""
-    for candidate in (os.environ.get("LAB_CA_BUNDLE"), os.environ.get("SSL_CERT_FILE"),
-                      os.environ.get("REQUESTS_CA_BUNDLE"), "/etc/ssl/certs/ca-certificates.crt",
-                      "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"):
+    for candidate in (
+        os.environ.get("LAB_CA_BUNDLE"),
+        os.environ.get("SSL_CERT_FILE"),
+        os.environ.get("REQUESTS_CA_BUNDLE"),
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     try:

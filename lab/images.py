@@ -4,6 +4,7 @@ Builds run through compose (BuildKit), so the host CA bundle reaches `pip` as a
 build secret and never a layer. A build is skipped when neither its context nor
 the base changed since the image was made.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,18 +21,23 @@ import docker.errors
 from lab import engine
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose
-from lab.project import state_home
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
+from lab.project import state_home
 
 OFFICIAL_BASE = "debian:bookworm-slim"
 LOCAL_BASE = "lab/base:bookworm"  # our own name: a bootstrapped image is not the official one
 MMDEBSTRAP = [
-    "mmdebstrap", "--variant=minbase", "--quiet",
+    "mmdebstrap",
+    "--variant=minbase",
+    "--quiet",
     # Lean: no man pages, docs or locales in the base, nor in anything apt adds later.
-    "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
-    "--dpkgopt=path-include=/usr/share/doc/*/copyright", "--dpkgopt=path-exclude=/usr/share/locale/*",
+    "--dpkgopt=path-exclude=/usr/share/man/*",
+    "--dpkgopt=path-exclude=/usr/share/doc/*",
+    "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+    "--dpkgopt=path-exclude=/usr/share/locale/*",
     "--dpkgopt=path-exclude=/usr/share/info/*",
-    "bookworm", "-",
+    "bookworm",
+    "-",
 ]
 
 
@@ -62,8 +68,9 @@ def _ensure_mmdebstrap() -> str:
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say("installing mmdebstrap (apt-get)")
         for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "mmdebstrap"]):
-            subprocess.run(argv, check=False, stdout=subprocess.DEVNULL,
-                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            subprocess.run(
+                argv, check=False, stdout=subprocess.DEVNULL, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            )
         found = shutil.which("mmdebstrap")
     if not found:
         raise BaseImageUnavailable("no base image: none present, `docker pull` failed, and mmdebstrap is missing")
@@ -74,12 +81,26 @@ def bootstrap() -> None:
     """mmdebstrap a minbase bookworm and pipe it into `docker import` as LOCAL_BASE."""
     tool = _ensure_mmdebstrap()
     if os.geteuid() != 0:
-        raise BaseImageUnavailable("bootstrapping the base image needs root (mmdebstrap)",
-                                   "run `sudo make base` once, or `docker load` a debian:bookworm-slim image")
+        raise BaseImageUnavailable(
+            "bootstrapping the base image needs root (mmdebstrap)",
+            "run `sudo make base` once, or `docker load` a debian:bookworm-slim image",
+        )
     with subprocess.Popen([tool, *MMDEBSTRAP[1:]], stdout=subprocess.PIPE) as strap:
-        imported = subprocess.run(["docker", "import", "--change", 'CMD ["bash"]',
-                                   "--message", "lab base: mmdebstrap minbase bookworm", "-", LOCAL_BASE],
-                                  stdin=strap.stdout, capture_output=True, text=True)
+        imported = subprocess.run(
+            [
+                "docker",
+                "import",
+                "--change",
+                'CMD ["bash"]',
+                "--message",
+                "lab base: mmdebstrap minbase bookworm",
+                "-",
+                LOCAL_BASE,
+            ],
+            stdin=strap.stdout,
+            capture_output=True,
+            text=True,
+        )
         assert strap.stdout is not None
         strap.stdout.close()
     if strap.returncode != 0 or imported.returncode != 0:
@@ -104,7 +125,9 @@ def _failing_step(lines: list[str]) -> str:
         match = _STEP.match(line)
         if match:
             code = re.search(r"exit code: \d+", errors[-1]) if errors else None
-            return f"[{match.group(1)} {match.group(2)}] {match.group(3)[:200]}" + (f" ({code.group(0)})" if code else "")
+            return f"[{match.group(1)} {match.group(2)}] {match.group(3)[:200]}" + (
+                f" ({code.group(0)})" if code else ""
+            )
     for line in reversed(lines):
         if "ERROR" in line or "failed to solve" in line:
             return line.strip()[:300]
@@ -122,8 +145,11 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
         record = {}
     wanted = {s.name: context_hash(root / "services" / s.name, base_id) for s in SERVICES}
     current = {s.name: engine.image_id(s.image) for s in SERVICES}
-    stale = [s.name for s in SERVICES
-             if force or not current[s.name] or record.get(s.name) != {"hash": wanted[s.name], "id": current[s.name]}]
+    stale = [
+        s.name
+        for s in SERVICES
+        if force or not current[s.name] or record.get(s.name) != {"hash": wanted[s.name], "id": current[s.name]}
+    ]
     if not stale:
         return []
     say(f"building {', '.join(stale)} on {base} (progress below)")
@@ -134,7 +160,8 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
         lines = exc.stderr.splitlines()
         step = _failing_step(lines)
         failed = next((s for s in stale if step.startswith(f"[{s} ")), None) or next(
-            (s for s in stale if any(f"[{s} " in ln for ln in lines[-40:])), stale[0])
+            (s for s in stale if any(f"[{s} " in ln for ln in lines[-40:])), stale[0]
+        )
         raise BuildFailed(failed, step, "\n".join(lines[-25:])) from exc
     for name in stale:
         spec = next(s for s in SERVICES if s.name == name)

@@ -1,6 +1,7 @@
 """What the engine says a project is made of: its networks, its containers' addresses and ports,
 and what it published. Read through the docker SDK's models; nothing here decides anything.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,8 +70,13 @@ def containers(project: str) -> list[Container]:
     out = []
     for c in engine.client().containers.list(filters=_mine(project)):
         nets = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
-        addresses = tuple(a for name, n in sorted(nets.items()) if name in own
-                          for a in (n.get("IPAddress"), n.get("GlobalIPv6Address")) if a)
+        addresses = tuple(
+            a
+            for name, n in sorted(nets.items())
+            if name in own
+            for a in (n.get("IPAddress"), n.get("GlobalIPv6Address"))
+            if a
+        )
         out.append(Container(c.name, c.labels.get(SERVICE_LABEL, c.name), addresses, _ports(c.attrs)))
     return sorted(out, key=lambda c: c.name)
 
@@ -82,6 +88,7 @@ def bindings(project: str) -> list[Binding]:
         for key, entries in (c.ports or {}).items():
             port, _, proto = key.partition("/")
             for entry in entries or []:
-                out.append(Binding(c.name, entry.get("HostIp", ""), int(entry.get("HostPort") or 0), int(port),
-                                   proto or "tcp"))
+                out.append(
+                    Binding(c.name, entry.get("HostIp", ""), int(entry.get("HostPort") or 0), int(port), proto or "tcp")
+                )
     return sorted(out, key=lambda b: (b.container, b.host_port, b.protocol, b.host_ip))

@@ -1,4 +1,5 @@
 """Choosing host ports: validate --port values, pick --dynamic-ports, refuse held ports."""
+
 from __future__ import annotations
 
 import os
@@ -40,11 +41,15 @@ def validate(chosen: dict[str, int]) -> None:
         if not 1 <= port <= 65535:
             raise UsageError(f"{service}: port {port} is out of range", "use a port from 1024 to 65535")
         if port < start and not privileged_ok:
-            raise UsageError(f"{service}: port {port} is privileged (< {start}) and lab is not root",
-                             "use a port from 1024 up, or run as root")
+            raise UsageError(
+                f"{service}: port {port} is privileged (< {start}) and lab is not root",
+                "use a port from 1024 up, or run as root",
+            )
         if port in seen:
-            raise UsageError(f"{seen[port]} and {service} both want host port {port}",
-                             f"give one of them another port: --port {service}=PORT")
+            raise UsageError(
+                f"{seen[port]} and {service} both want host port {port}",
+                f"give one of them another port: --port {service}=PORT",
+            )
         seen[port] = service
 
 
@@ -57,7 +62,7 @@ def apply(project: Project, overrides: list[str], dynamic: bool) -> None:
             picked = ports.pick_free(len(wanted), ("tcp", "udp"), project.hosts, *DYNAMIC, avoid=set(fixed.values()))
         except OSError as exc:
             raise UsageError(f"--dynamic-ports: {exc}", "free some ports, or choose them with --port") from exc
-        project.ports.update({s.name: p for s, p in zip(wanted, picked)})
+        project.ports.update({s.name: p for s, p in zip(wanted, picked, strict=True)})
     project.ports.update(fixed)
     validate(project.ports)
 
@@ -71,9 +76,13 @@ def conflicts(project: Project, mine: set[tuple[int, str]]) -> list[tuple[Endpoi
     """Sockets of others that would collide with a port the stack publishes (ours excepted):
     the same loopback address, or a wildcard of either family."""
     wanted = {(e.port, e.protocol): e for e in project.endpoints()}
-    return [(wanted[(h.port, h.protocol)], h) for h in ports.holders({port for port, _ in wanted})
-            if (h.port, h.protocol) in wanted and (h.port, h.protocol) not in mine
-            and (h.is_wildcard or h.address in project.hosts)]
+    return [
+        (wanted[(h.port, h.protocol)], h)
+        for h in ports.holders({port for port, _ in wanted})
+        if (h.port, h.protocol) in wanted
+        and (h.port, h.protocol) not in mine
+        and (h.is_wildcard or h.address in project.hosts)
+    ]
 
 
 def refuse_held(project: Project, mine: set[tuple[int, str]]) -> None:

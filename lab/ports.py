@@ -1,4 +1,5 @@
 """Who holds a host port: any process on the machine, and the container behind a docker-proxy."""
+
 from __future__ import annotations
 
 import socket
@@ -63,12 +64,21 @@ def is_free(port: int, protocols: tuple[str, ...], hosts: tuple[str, ...]) -> bo
     """Can we bind `port` for every protocol on every host (and on the wildcard of each family)?"""
     from lab.hostnet import port_is_free
 
-    return all(port_is_free(h, port, proto) and port_is_free(addr.wildcard_of(h), port, proto)
-               for h in hosts for proto in protocols)
+    return all(
+        port_is_free(h, port, proto) and port_is_free(addr.wildcard_of(h), port, proto)
+        for h in hosts
+        for proto in protocols
+    )
 
 
-def pick_free(count: int, protocols: tuple[str, ...], hosts: tuple[str, ...],
-              low: int = 49152, high: int = 65535, avoid: set[int] | None = None) -> list[int]:
+def pick_free(
+    count: int,
+    protocols: tuple[str, ...],
+    hosts: tuple[str, ...],
+    low: int = 49152,
+    high: int = 65535,
+    avoid: set[int] | None = None,
+) -> list[int]:
     """`count` distinct ports from [low, high] free in every family and protocol given."""
     import random
 

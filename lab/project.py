@@ -6,6 +6,7 @@ too — so its credentials and port choice must be one as well. `state.json` hol
 so that every command, and plain `docker compose` in the repo (through `.env` for the default
 project), agree until `down`.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ def state_home() -> Path:
 
 def check_name(name: str) -> str:
     if not _NAME.match(name):
-        raise UsageError(f"invalid project name {name!r}",
-                         "use lowercase letters, digits, '-' or '_', starting with a letter or digit")
+        raise UsageError(
+            f"invalid project name {name!r}",
+            "use lowercase letters, digits, '-' or '_', starting with a letter or digit",
+        )
     return name
 
 
@@ -112,8 +115,12 @@ class Project:
     # -- persistence -------------------------------------------------------------------------
     def save(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(json.dumps(
-            {"ports": self.ports, "ipv6": self.ipv6, "overrides": [str(p) for p in self.overrides]}, indent=2) + "\n")
+        self.state_file.write_text(
+            json.dumps(
+                {"ports": self.ports, "ipv6": self.ipv6, "overrides": [str(p) for p in self.overrides]}, indent=2
+            )
+            + "\n"
+        )
         if self.is_default:
             self._write_dotenv()
 
@@ -142,8 +149,9 @@ class Project:
 
 def load(name: str = compose_model.PROJECT, root: Path = ROOT, state_root: Path | None = None) -> Project:
     """The project as recorded (or its defaults when it was never brought up)."""
-    project = Project(name=check_name(name), root=root, ipv6=hostnet.has_ipv6_loopback(),
-                      state_root=state_root or state_home())
+    project = Project(
+        name=check_name(name), root=root, ipv6=hostnet.has_ipv6_loopback(), state_root=state_root or state_home()
+    )
     try:
         state = json.loads(project.state_file.read_text())
         project.ports.update({k: int(v) for k, v in state.get("ports", {}).items() if k in project.ports})
@@ -152,8 +160,9 @@ def load(name: str = compose_model.PROJECT, root: Path = ROOT, state_root: Path 
     except FileNotFoundError:
         return project
     except (ValueError, TypeError, AttributeError) as exc:
-        raise UsageError(f"corrupt state file {project.state_file}: {exc}",
-                         f"remove it and run `lab up --project {name}` again") from exc
+        raise UsageError(
+            f"corrupt state file {project.state_file}: {exc}", f"remove it and run `lab up --project {name}` again"
+        ) from exc
     for path in overrides:
         if path.is_file():
             project.overrides.append(path)

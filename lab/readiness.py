@@ -2,12 +2,13 @@
 
 Time is injectable (clock, sleep) so the loop is tested without waiting.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 from lab.catalogue import BY_NAME, Endpoint
 from lab.catalogue.spec import Credentials
@@ -65,6 +66,9 @@ def wait_until_ready(
             raise NotReady(dead, "its container exited")
         if clock() >= deadline:
             first = pending[0]
-            raise NotReady(first.service, f"no answer at {first} within {timeout:.0f} s "
-                                          f"(last: {last[first].detail if first in last else 'not probed'})")
+            raise NotReady(
+                first.service,
+                f"no answer at {first} within {timeout:.0f} s "
+                f"(last: {last[first].detail if first in last else 'not probed'})",
+            )
         sleep(interval)

@@ -1,11 +1,12 @@
 """Compose CLI -> running stack: up, down, status, logs for one project."""
+
 from __future__ import annotations
 
+import contextlib
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
-
-import json
 
 from lab import audit, composefile, credentials, engine, harden, images, portplan
 from lab.catalogue import SERVICES
@@ -76,8 +77,12 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         if hardening:
             _harden(project)
         compose.run("up", "--detach", "--no-build", "--pull", "never", "--remove-orphans")
-        return wait_until_ready(project.endpoints(hosts=project.hosts[:1]), creds, timeout=timeout,
-                                check_alive=lambda: _dead_service(compose))
+        return wait_until_ready(
+            project.endpoints(hosts=project.hosts[:1]),
+            creds,
+            timeout=timeout,
+            check_alive=lambda: _dead_service(compose),
+        )
     except (LabError, KeyboardInterrupt) as exc:
         if isinstance(exc, NotReady):
             exc.details = logs_tail(compose, exc.service)
@@ -94,15 +99,19 @@ class CredentialsLost(LabError):
     """The project's volumes exist but the credentials that unlock them do not."""
 
     def __init__(self, project: Project) -> None:
-        super().__init__(f"project {project.name} has data volumes but no credentials in {project.secrets_dir}",
-                         f"restore that folder, or drop the data with `lab down --volumes --project {project.name}`")
+        super().__init__(
+            f"project {project.name} has data volumes but no credentials in {project.secrets_dir}",
+            f"restore that folder, or drop the data with `lab down --volumes --project {project.name}`",
+        )
 
 
 def _harden(project: Project) -> None:
     why = harden.can_harden()
     if why:
-        say(f"warning: cannot add lab's raw-table rules ({why}); run `sudo lab harden --project {project.name}`, "
-            "and `sudo lab verify` to see what a neighbour can reach")
+        say(
+            f"warning: cannot add lab's raw-table rules ({why}); run `sudo lab harden --project {project.name}`, "
+            "and `sudo lab verify` to see what a neighbour can reach"
+        )
         return
     for rule in harden.apply(harden.wanted(project.name)):
         say(f"hardened: {rule}")
@@ -134,10 +143,8 @@ def logs_tail(compose: Compose, service: str, lines: int = 30) -> str:
 
 
 def _quiet_down(compose: Compose) -> None:
-    try:
+    with contextlib.suppress(ComposeFailed):
         compose.run("down", "--remove-orphans", "--timeout", "5", timeout=120)
-    except ComposeFailed:
-        pass
 
 
 def down(project: Project, volumes: bool = False) -> None:
@@ -177,7 +184,9 @@ def status(project: Project, probe_timeout: float = 1.0, results: list[Result] |
 def logs(project: Project, service: str | None, follow: bool = False, tail: int | None = None) -> int:
     engine.client()
     compose = compose_for(project)
-    args = ["logs", "--no-color"] + (["--follow"] if follow else []) + (
-        ["--tail", str(tail)] if tail is not None else [])
-    return subprocess.run(compose.argv(*args, *([service] if service else [])), env=compose.environ(),
-                          cwd=compose.cwd).returncode
+    args = (
+        ["logs", "--no-color"] + (["--follow"] if follow else []) + (["--tail", str(tail)] if tail is not None else [])
+    )
+    return subprocess.run(
+        compose.argv(*args, *([service] if service else [])), env=compose.environ(), cwd=compose.cwd
+    ).returncode

@@ -1,4 +1,5 @@
 """The service catalogue: the one source of truth compose.yaml is generated from."""
+
 from __future__ import annotations
 
 from lab.catalogue import api, echo, postgres, redis

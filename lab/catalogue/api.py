@@ -1,4 +1,5 @@
 """api: the web API on 5000 (services/api), which reaches the others over the private network."""
+
 from __future__ import annotations
 
 import time
@@ -45,10 +46,14 @@ SPEC = ServiceSpec(
     build_secrets=("ca_bundle",),
     # The API reaches its dependencies by service name on the private network.
     environment={
-        "REDIS_HOST": redis.SPEC.name, "REDIS_PORT": str(redis.SPEC.container_port),
-        "POSTGRES_HOST": postgres.SPEC.name, "POSTGRES_PORT": str(postgres.SPEC.container_port),
-        "POSTGRES_USER": postgres.USER, "POSTGRES_DB": postgres.DATABASE,
-        "ECHO_HOST": echo.SPEC.name, "ECHO_PORT": str(echo.SPEC.container_port),
+        "REDIS_HOST": redis.SPEC.name,
+        "REDIS_PORT": str(redis.SPEC.container_port),
+        "POSTGRES_HOST": postgres.SPEC.name,
+        "POSTGRES_PORT": str(postgres.SPEC.container_port),
+        "POSTGRES_USER": postgres.USER,
+        "POSTGRES_DB": postgres.DATABASE,
+        "ECHO_HOST": echo.SPEC.name,
+        "ECHO_PORT": str(echo.SPEC.container_port),
     },
     depends_on=("redis", "postgres", "echo"),
     tmpfs=("/run/api-secrets:size=64k,mode=0700",),  # the copied passwords never touch the writable layer

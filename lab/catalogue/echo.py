@@ -1,4 +1,5 @@
 """echo: an asyncio TCP and UDP echo server (services/echo)."""
+
 from __future__ import annotations
 
 import os

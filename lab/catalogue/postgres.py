@@ -1,8 +1,8 @@
 """postgres: Debian's PostgreSQL 15, initdb on first start (services/postgres)."""
+
 from __future__ import annotations
 
 import time
-
 
 from lab.catalogue.reasons import reason_for
 from lab.catalogue.spec import Credentials, Endpoint, ServiceSpec
@@ -19,9 +19,15 @@ def probe(endpoint: Endpoint, creds: Credentials, timeout: float) -> str:
 
     start = time.perf_counter()
     try:
-        with psycopg.connect(host=endpoint.host, port=endpoint.port, user=creds.postgres_user,
-                             password=creds.postgres_password, dbname=creds.postgres_db,
-                             connect_timeout=max(1, round(timeout)), sslmode="disable") as conn:
+        with psycopg.connect(
+            host=endpoint.host,
+            port=endpoint.port,
+            user=creds.postgres_user,
+            password=creds.postgres_password,
+            dbname=creds.postgres_db,
+            connect_timeout=max(1, round(timeout)),
+            sslmode="disable",
+        ) as conn:
             row = conn.execute("SELECT 1").fetchone()
     except psycopg.Error as exc:
         raise ProbeFailed("postgres", str(endpoint), reason_for(exc)) from exc

@@ -1,4 +1,5 @@
 """One place that turns client exceptions into the reasons a person reads."""
+
 from __future__ import annotations
 
 import errno

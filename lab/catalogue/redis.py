@@ -1,9 +1,9 @@
 """redis: Debian's Redis 7 with a required password (services/redis)."""
+
 from __future__ import annotations
 
 import os
 import time
-
 
 from lab.catalogue.reasons import reason_for
 from lab.catalogue.spec import Credentials, Endpoint, ServiceSpec
@@ -16,8 +16,13 @@ def probe(endpoint: Endpoint, creds: Credentials, timeout: float) -> str:
     import redis  # heavy (~0.2 s); only probes need it
 
     start = time.perf_counter()
-    client = redis.Redis(host=endpoint.host, port=endpoint.port, password=creds.redis_password,
-                         socket_timeout=timeout, socket_connect_timeout=timeout)
+    client = redis.Redis(
+        host=endpoint.host,
+        port=endpoint.port,
+        password=creds.redis_password,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
     key, value = f"lab:probe:{os.urandom(6).hex()}", os.urandom(8).hex()
     try:
         if client.ping() is not True:

@@ -1,8 +1,10 @@
 """What a service is: the shape every catalogue entry fills in."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 from lab.addr import host_port
 

@@ -1,4 +1,5 @@
 """Small shared helpers for probes."""
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 The checks run concurrently; the neighbour probe starts as soon as the published ports and
 the project's containers are known, and the firewall check reads its results.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

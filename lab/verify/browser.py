@@ -10,6 +10,7 @@ on every loopback address, verify plays that page the way a browser would send i
     (`Access-Control-Allow-Private-Network: true`) nor given a CORS grant for that origin.
 The proof in a real browser is tests/integration/test_browser.py; this is the check that runs every time.
 """
+
 from __future__ import annotations
 
 from lab.catalogue import BY_NAME, Endpoint
@@ -31,19 +32,47 @@ def attacks(host_port: str, read: str, write: str, timeout: float = 2.0) -> list
         s.trust_env = False  # an http_proxy in the environment must not carry loopback traffic
         try:
             r = s.get(base + read, headers={"Host": f"{REBIND_NAME}:{port}"}, timeout=timeout)
-            out.append(("DNS rebinding", r.status_code in REFUSALS, f"GET {read} as Host {REBIND_NAME}:{port} -> {r.status_code}"))
-            r = s.post(base + write, data=b"lab-verify", timeout=timeout,
-                       headers={"Origin": FOREIGN_ORIGIN, "Content-Type": "text/plain"})
-            out.append(("cross-origin write", r.status_code in REFUSALS,
-                        f"POST {write} from {FOREIGN_ORIGIN} -> {r.status_code}"))
-            r = s.options(base + read, timeout=timeout, headers={
-                "Origin": FOREIGN_ORIGIN, "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Private-Network": "true"})
+            out.append(
+                (
+                    "DNS rebinding",
+                    r.status_code in REFUSALS,
+                    f"GET {read} as Host {REBIND_NAME}:{port} -> {r.status_code}",
+                )
+            )
+            r = s.post(
+                base + write,
+                data=b"lab-verify",
+                timeout=timeout,
+                headers={"Origin": FOREIGN_ORIGIN, "Content-Type": "text/plain"},
+            )
+            out.append(
+                (
+                    "cross-origin write",
+                    r.status_code in REFUSALS,
+                    f"POST {write} from {FOREIGN_ORIGIN} -> {r.status_code}",
+                )
+            )
+            r = s.options(
+                base + read,
+                timeout=timeout,
+                headers={
+                    "Origin": FOREIGN_ORIGIN,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Private-Network": "true",
+                },
+            )
             pna = r.headers.get("Access-Control-Allow-Private-Network", "").lower() == "true"
             acao = r.headers.get("Access-Control-Allow-Origin")
             granted = pna or acao in ("*", FOREIGN_ORIGIN)
-            out.append(("private network preflight", not granted, f"OPTIONS {read} -> {r.status_code}"
-                        + (", Allow-Private-Network: true" if pna else "") + (f", Allow-Origin: {acao}" if acao else "")))
+            out.append(
+                (
+                    "private network preflight",
+                    not granted,
+                    f"OPTIONS {read} -> {r.status_code}"
+                    + (", Allow-Private-Network: true" if pna else "")
+                    + (f", Allow-Origin: {acao}" if acao else ""),
+                )
+            )
         except requests.RequestException as exc:
             out.append(("browser attacks", False, f"could not test: {exc.__class__.__name__}: {str(exc)[:120]}"))
     return out
@@ -56,6 +85,12 @@ def check(endpoints: list[Endpoint]) -> list[Check]:
         if web is None or e.protocol != "tcp":
             continue
         for attack, refused, detail in attacks(e.address, web.read, web.write):
-            checks.append(Check("browser", f"{e.service} {e} {attack}", PASS if refused else FAIL,
-                                ("refused: " if refused else "NOT REFUSED: ") + detail))
+            checks.append(
+                Check(
+                    "browser",
+                    f"{e.service} {e} {attack}",
+                    PASS if refused else FAIL,
+                    ("refused: " if refused else "NOT REFUSED: ") + detail,
+                )
+            )
     return checks

@@ -1,4 +1,5 @@
 """A verify check: named, with a target, a status and a one-line detail."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -15,4 +16,3 @@ class Check:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
-

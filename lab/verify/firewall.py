@@ -5,6 +5,7 @@ something along the path it guards (or could not look): then the fix is that rul
 reached nothing without it, the engine's own rules held, and that is reported as such, never
 inferred from the engine's version.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -45,11 +46,23 @@ def check(project: str, neighbour: list[Check]) -> list[Check]:
         reached = [c.target for c in neighbour if c.status == FAIL and _guards(rule, c.target)]
         fix = f"run `lab harden --project {project}`"
         if reached:
-            checks.append(Check("firewall", target, FAIL, f"missing, and a neighbour reached {len(reached)} "
-                                                          f"target(s) it guards; {fix}"))
+            checks.append(
+                Check(
+                    "firewall",
+                    target,
+                    FAIL,
+                    f"missing, and a neighbour reached {len(reached)} target(s) it guards; {fix}",
+                )
+            )
         elif not probed:
             checks.append(Check("firewall", target, FAIL, f"missing, and the neighbour probe could not run; {fix}"))
         else:
-            checks.append(Check("firewall", target, PASS, f"missing, but the probe reached nothing it guards "
-                                                          f"(docker {version}'s own rules held)"))
+            checks.append(
+                Check(
+                    "firewall",
+                    target,
+                    PASS,
+                    f"missing, but the probe reached nothing it guards (docker {version}'s own rules held)",
+                )
+            )
     return checks

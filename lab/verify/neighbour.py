@@ -12,6 +12,7 @@ removed in a `finally`, also on Ctrl-C/SIGTERM), then from inside it:
 Every attempt must fail. Traffic only ever goes to addresses of this veth pair and to the
 exact addresses of the project's own containers, read from the engine: never a range.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -24,10 +25,10 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from lab import addr, hostnet
 from lab.inventory import Container, Network
@@ -85,8 +86,9 @@ def _free_subnet() -> ipaddress.IPv4Network:
         except (ValueError, IndexError):
             continue
     for _ in range(100):
-        candidate = ipaddress.ip_network(f"10.{random.randint(200, 254)}.{random.randint(0, 255)}."
-                                         f"{random.randrange(0, 256, 4)}/30")
+        candidate = ipaddress.ip_network(
+            f"10.{random.randint(200, 254)}.{random.randint(0, 255)}.{random.randrange(0, 256, 4)}/30"
+        )
         if not any(candidate.overlaps(n) for n in nets if n.prefixlen > 0):
             return candidate
     raise NetnsError("no free /30 in 10.200.0.0/13 for the probe")
@@ -110,31 +112,43 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
         signal.signal(signal.SIGTERM, _term)
     try:
         _ip("netns", "add", n.netns)
-        _batch(None, [
-            f"link add {n.host_if} type veth peer name {n.ns_if} netns {n.netns}",
-            f"addr add {n.host_v4}/30 dev {n.host_if}",
-            *([f"addr add {n.host_v6}/64 dev {n.host_if} nodad"] if ipv6 else []),
-            f"link set {n.host_if} up",
-        ])
-        _batch(n.netns, [
-            f"addr add {n.ns_v4}/30 dev {n.ns_if}",
-            *([f"addr add {n.ns_v6}/64 dev {n.ns_if} nodad"] if ipv6 else []),
-            f"link set {n.ns_if} up",
-            "link set lo up",
-            # The L2 attack: 127.0.0.1 and ::1 routed via the host instead of the namespace's own lo.
-            "rule add pref 100 lookup local", "rule del pref 0",
-            "rule add pref 10 to 127.0.0.1/32 lookup 100",
-            f"route add 127.0.0.1/32 via {n.host_v4} dev {n.ns_if} table 100",
-            # Direct routing: the project's container subnets via the host.
-            *(f"route add {s} via {n.host_v4} dev {n.ns_if}" for s in routed if not addr.is_v6(s)),
-        ])
+        _batch(
+            None,
+            [
+                f"link add {n.host_if} type veth peer name {n.ns_if} netns {n.netns}",
+                f"addr add {n.host_v4}/30 dev {n.host_if}",
+                *([f"addr add {n.host_v6}/64 dev {n.host_if} nodad"] if ipv6 else []),
+                f"link set {n.host_if} up",
+            ],
+        )
+        _batch(
+            n.netns,
+            [
+                f"addr add {n.ns_v4}/30 dev {n.ns_if}",
+                *([f"addr add {n.ns_v6}/64 dev {n.ns_if} nodad"] if ipv6 else []),
+                f"link set {n.ns_if} up",
+                "link set lo up",
+                # The L2 attack: 127.0.0.1 and ::1 routed via the host instead of the namespace's own lo.
+                "rule add pref 100 lookup local",
+                "rule del pref 0",
+                "rule add pref 10 to 127.0.0.1/32 lookup 100",
+                f"route add 127.0.0.1/32 via {n.host_v4} dev {n.ns_if} table 100",
+                # Direct routing: the project's container subnets via the host.
+                *(f"route add {s} via {n.host_v4} dev {n.ns_if}" for s in routed if not addr.is_v6(s)),
+            ],
+        )
         if ipv6:
-            _batch(n.netns, [
-                "rule add pref 100 lookup local", "rule del pref 0",
-                "rule add pref 10 to ::1/128 lookup 100",
-                f"route add ::1/128 via {n.host_v6} dev {n.ns_if} table 100",
-                *(f"route add {s} via {n.host_v6} dev {n.ns_if}" for s in routed if addr.is_v6(s)),
-            ], family="-6")
+            _batch(
+                n.netns,
+                [
+                    "rule add pref 100 lookup local",
+                    "rule del pref 0",
+                    "rule add pref 10 to ::1/128 lookup 100",
+                    f"route add ::1/128 via {n.host_v6} dev {n.ns_if} table 100",
+                    *(f"route add {s} via {n.host_v6} dev {n.ns_if}" for s in routed if addr.is_v6(s)),
+                ],
+                family="-6",
+            )
         yield n
     finally:
         subprocess.run(["ip", "netns", "del", n.netns], capture_output=True)  # takes the veth pair with it
@@ -152,9 +166,22 @@ def _is_main_thread() -> bool:
 def probe_from(n: Neighbour, targets: list[dict], timeout: float) -> list[dict]:
     sysctls = ("net.ipv4.conf.all.route_localnet=1", f"net.ipv4.conf.{n.ns_if}.route_localnet=1")
     proc = subprocess.run(
-        ["ip", "netns", "exec", n.netns, "sh", "-c",
-         f"sysctl -q -w {' '.join(sysctls)} && exec \"$0\" -I -S \"$1\"", sys.executable, str(PROBE)],
-        input=json.dumps({"timeout": timeout, "targets": targets}), capture_output=True, text=True, timeout=30)
+        [
+            "ip",
+            "netns",
+            "exec",
+            n.netns,
+            "sh",
+            "-c",
+            f'sysctl -q -w {" ".join(sysctls)} && exec "$0" -I -S "$1"',
+            sys.executable,
+            str(PROBE),
+        ],
+        input=json.dumps({"timeout": timeout, "targets": targets}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if proc.returncode != 0:
         raise NetnsError(f"probe inside {n.netns} failed: {proc.stderr.strip()[-200:]}")
     return json.loads(proc.stdout)
@@ -166,15 +193,30 @@ def targets_for(n: Neighbour, ports: set[tuple[int, str]], ipv6: bool = True) ->
     if ipv6:
         hosts[1:1] = [(n.host_v6, "host veth v6")]
         hosts.append(("::1", "::1 routed via host"))
-    return [{"host": h, "port": p, "protocol": proto, "via": via, "family": _family(h)}
-            for h, via in hosts for p, proto in sorted(ports)]
+    return [
+        {"host": h, "port": p, "protocol": proto, "via": via, "family": _family(h)}
+        for h, via in hosts
+        for p, proto in sorted(ports)
+    ]
 
 
 def direct_targets(containers: list[Container], ipv6: bool = True) -> list[dict]:
     """Every port of every container at the container's own address: exact addresses, no range."""
-    return [{"host": a, "port": p, "protocol": proto, "via": "direct", "service": c.service, "container": c.name,
-             "family": _family(a)}
-            for c in containers for a in c.addresses if ipv6 or _family(a) == 4 for p, proto in c.ports]
+    return [
+        {
+            "host": a,
+            "port": p,
+            "protocol": proto,
+            "via": "direct",
+            "service": c.service,
+            "container": c.name,
+            "family": _family(a),
+        }
+        for c in containers
+        for a in c.addresses
+        if ipv6 or _family(a) == 4
+        for p, proto in c.ports
+    ]
 
 
 def _routed(networks: list[Network], ipv6: bool) -> tuple[str, ...]:
@@ -200,15 +242,22 @@ def judge(r: dict) -> Check:
     if r["via"] == "direct":
         if outcome == "dropped":
             return Check("neighbour", target, PASS, detail)
-        return Check("neighbour", target, FAIL, f"REACHABLE by direct routing: {detail}" if outcome == "open"
-                     else "the container answered (refused): its address is routable from a neighbour")
+        return Check(
+            "neighbour",
+            target,
+            FAIL,
+            f"REACHABLE by direct routing: {detail}"
+            if outcome == "open"
+            else "the container answered (refused): its address is routable from a neighbour",
+        )
     if outcome == "open":
         return Check("neighbour", target, FAIL, f"REACHABLE from a neighbour: {detail}")
     return Check("neighbour", target, PASS, detail)
 
 
-def check(ports: set[tuple[int, str]], containers: list[Container] = (), networks: list[Network] = (),
-          timeout: float = 0.25) -> list[Check]:
+def check(
+    ports: set[tuple[int, str]], containers: list[Container] = (), networks: list[Network] = (), timeout: float = 0.25
+) -> list[Check]:
     """Probe the published `ports` at the host and the routed loopbacks, and every port of
     `containers` at their own addresses with `networks`' subnets routed via the host."""
     why = can_run()

@@ -6,6 +6,7 @@ Each result gets an `outcome`: "open" (a TCP handshake completed, or a UDP datag
 itself failed: nothing was tested). The caller judges; this file only reports (stdlib only, and it
 cannot import lab: it runs with -I -S inside the namespace).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,7 @@ def attempt(target: dict, timeout: float) -> dict:
                 result.update(outcome="open", detail="TCP handshake completed")
     except ConnectionRefusedError:
         result.update(outcome="refused", detail="refused")
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         result.update(outcome="dropped", detail="no answer (dropped)")
     except OSError as exc:  # unreachable route, bad address...: nothing was tested, so no verdict
         result.update(outcome="error", detail=os.strerror(exc.errno) if exc.errno else str(exc))

@@ -1,8 +1,9 @@
 """Host sockets: listeners and bound UDP sockets on the stack's ports, loopback only."""
+
 from __future__ import annotations
 
-from lab.ports import holders
 from lab import addr
+from lab.ports import holders
 from lab.verify.checks import FAIL, PASS, Check
 
 

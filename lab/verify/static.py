@@ -1,4 +1,5 @@
 """Static audit: what compose will really do (`compose config`: override files and env count)."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,10 @@ from lab.verify.checks import FAIL, PASS, Check
 
 
 def audit_config(config: dict, project: str) -> list[Check]:
-    return [Check("static", f.target, PASS if f.ok else FAIL, f.value if f.ok else f"{f.value} ({f.detail})")
-            for f in audit.audit(config, project)]
+    return [
+        Check("static", f.target, PASS if f.ok else FAIL, f.value if f.ok else f"{f.value} ({f.detail})")
+        for f in audit.audit(config, project)
+    ]
 
 
 def check(compose: Compose, root: Path) -> list[Check]:
@@ -22,7 +25,14 @@ def check(compose: Compose, root: Path) -> list[Check]:
         return [Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")]
     checks = audit_config(config, compose.project)
     drift = composefile.check(root)
-    checks.append(Check("static", "compose.yaml vs catalogue", FAIL if drift else PASS,
-                        "; ".join(f"{d.path.name} {d.reason}" for d in drift) + " (run `lab generate`)"
-                        if drift else "generated files match the catalogue"))
+    checks.append(
+        Check(
+            "static",
+            "compose.yaml vs catalogue",
+            FAIL if drift else PASS,
+            "; ".join(f"{d.path.name} {d.reason}" for d in drift) + " (run `lab generate`)"
+            if drift
+            else "generated files match the catalogue",
+        )
+    )
     return checks

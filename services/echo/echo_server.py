@@ -40,8 +40,7 @@ class TCPEcho:
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task] = set()
 
-    async def handle(self, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if len(self.tasks) >= MAX_CONNECTIONS:
             writer.transport.abort()
@@ -54,7 +53,7 @@ class TCPEcho:
                     break
                 writer.write(data)
                 await asyncio.wait_for(writer.drain(), IDLE_TIMEOUT)
-        except (asyncio.TimeoutError, ConnectionError, OSError):
+        except (TimeoutError, ConnectionError, OSError):
             pass
         except asyncio.CancelledError:
             pass
@@ -70,10 +69,8 @@ async def main() -> int:
         loop.add_signal_handler(sig, stop.set)
 
     tcp = TCPEcho()
-    server = await asyncio.start_server(
-        tcp.handle, HOST, PORT, reuse_address=True, limit=CHUNK, backlog=128)
-    udp_transport, _ = await loop.create_datagram_endpoint(
-        UDPEcho, local_addr=(HOST, PORT))
+    server = await asyncio.start_server(tcp.handle, HOST, PORT, reuse_address=True, limit=CHUNK, backlog=128)
+    udp_transport, _ = await loop.create_datagram_endpoint(UDPEcho, local_addr=(HOST, PORT))
     log(f"echo listening on tcp/udp {HOST}:{PORT}")
 
     await stop.wait()

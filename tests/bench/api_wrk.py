@@ -17,6 +17,7 @@ worker count and uvicorn flags, and is removed in a `finally`. Rows:
 and the ratio /hits ÷ hello (ASGI). wrk runs on the same host and competes for its CPUs with
 the server, for every row alike.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,7 @@ TARGET_RATIO = 0.5
 RESERVED_PORTS = {5000, 5432, 6379, 65432}  # the default project's; never used for the baseline
 
 # Written into the baseline container and served by uvicorn with the api's flags.
-HELLO_MODULE = r'''
+HELLO_MODULE = r"""
 import json
 
 BODY = json.dumps({"hello": "world"}).encode()
@@ -67,10 +68,10 @@ fastapi_app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 @fastapi_app.get("/")
 async def hello():
     return {"hello": "world"}
-'''
+"""
 
 # Runs as the container's command: writes the module, then execs uvicorn like the api's entrypoint.
-LAUNCHER = r'''
+LAUNCHER = r"""
 import os, sys
 os.makedirs("/tmp/hello", exist_ok=True)
 with open("/tmp/hello/hello.py", "w") as fh:
@@ -79,7 +80,7 @@ app, workers = sys.argv[1], sys.argv[2]
 os.execv("/opt/venv/bin/uvicorn", ["uvicorn", "hello:" + app, "--app-dir", "/tmp/hello",
          "--host", "0.0.0.0", "--port", "5000", "--workers", workers,
          "--timeout-graceful-shutdown", "1", "--no-server-header", "--no-access-log"])
-'''
+"""
 
 
 class BenchError(Exception):
@@ -119,8 +120,12 @@ def parse_wrk(name: str, out: str) -> WrkResult:
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return WrkResult(
-        name=name, rps=float(rps.group(1)), p50_ms=_ms(p50.group(1)), p99_ms=_ms(p99.group(1)),
-        requests=int(total.group(1)), non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        name=name,
+        rps=float(rps.group(1)),
+        p50_ms=_ms(p50.group(1)),
+        p99_ms=_ms(p99.group(1)),
+        requests=int(total.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         socket_errors=sum(int(x) for x in sock.groups()) if sock else 0,
     )
 
@@ -153,8 +158,9 @@ def api_url(project: str | None) -> str:
 
 def http(method: str, url: str, body: dict | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, resp.read()
@@ -171,8 +177,14 @@ def docker(*args: str, timeout: float = 60) -> str:
 
 def api_workers(project: str) -> int:
     """API_WORKERS of the running api container (the image's default is 1)."""
-    ids = docker("ps", "-q", "--filter", f"label=com.docker.compose.project={project}",
-                 "--filter", "label=com.docker.compose.service=api").split()
+    ids = docker(
+        "ps",
+        "-q",
+        "--filter",
+        f"label=com.docker.compose.project={project}",
+        "--filter",
+        "label=com.docker.compose.service=api",
+    ).split()
     if not ids:
         raise BenchError(f"no running api container in project {project!r} (lab up --project {project})")
     env = json.loads(docker("inspect", "--format", "{{json .Config.Env}}", ids[0]))
@@ -202,11 +214,32 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 
 def start_hello(name: str, app: str, port: int, workers: int) -> None:
-    docker("run", "-d", "--rm", "--name", name, "--label", "lab.bench=hello",
-           "--user", "app", "--security-opt", "no-new-privileges:true",
-           "-p", f"127.0.0.1:{port}:5000",
-           "-e", "HELLO_MODULE", "-e", "PYTHONDONTWRITEBYTECODE=1",
-           "--entrypoint", "/opt/venv/bin/python", IMAGE, "-c", LAUNCHER, app, str(workers))
+    docker(
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        name,
+        "--label",
+        "lab.bench=hello",
+        "--user",
+        "app",
+        "--security-opt",
+        "no-new-privileges:true",
+        "-p",
+        f"127.0.0.1:{port}:5000",
+        "-e",
+        "HELLO_MODULE",
+        "-e",
+        "PYTHONDONTWRITEBYTECODE=1",
+        "--entrypoint",
+        "/opt/venv/bin/python",
+        IMAGE,
+        "-c",
+        LAUNCHER,
+        app,
+        str(workers),
+    )
 
 
 def stop_hello(name: str) -> None:
@@ -218,8 +251,10 @@ def table(results: list[WrkResult]) -> str:
     head = f"{'endpoint':<18} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'requests':>10} {'errors':>7}"
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r.name:<18} {r.rps:>10.0f} {r.p50_ms:>9.2f} {r.p99_ms:>9.2f} {r.requests:>10} "
-                     f"{r.non_2xx + r.socket_errors:>7}")
+        lines.append(
+            f"{r.name:<18} {r.rps:>10.0f} {r.p50_ms:>9.2f} {r.p99_ms:>9.2f} {r.requests:>10} "
+            f"{r.non_2xx + r.socket_errors:>7}"
+        )
     return "\n".join(lines)
 
 
@@ -227,8 +262,9 @@ def median_result(runs: list[WrkResult]) -> WrkResult:
     """The run with the median requests/s (its p50/p99 come with it); errors summed over all runs."""
     ordered = sorted(runs, key=lambda r: r.rps)
     mid = ordered[len(ordered) // 2]
-    return dataclasses.replace(mid, non_2xx=sum(r.non_2xx for r in runs),
-                               socket_errors=sum(r.socket_errors for r in runs))
+    return dataclasses.replace(
+        mid, non_2xx=sum(r.non_2xx for r in runs), socket_errors=sum(r.socket_errors for r in runs)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,8 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         if status != 200:
             raise BenchError(f"PUT /kv/{key} answered {status}")
 
-        print(f"api {api} (project {project}, {workers} worker(s)); wrk -t{args.threads} "
-              f"-c{args.connections} -d{args.duration}s --latency, {args.rounds} interleaved rounds, medians", file=sys.stderr)
+        print(
+            f"api {api} (project {project}, {workers} worker(s)); wrk -t{args.threads} "
+            f"-c{args.connections} -d{args.duration}s --latency, {args.rounds} interleaved rounds, medians",
+            file=sys.stderr,
+        )
         targets = [("GET /hits", api + "/hits"), ("GET /kv/{key}", f"{api}/kv/{key}")]
         os.environ["HELLO_MODULE"] = HELLO_MODULE
         hellos = []

@@ -6,6 +6,7 @@
 - warm `lab up` (images built, stack down) next to `docker compose up -d --wait` on the same files;
 - image sizes (the base layer is shared, so the unique total is base + each image's own layers).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -13,7 +14,8 @@ import subprocess
 import sys
 import time
 
-from lab import engine, ports, project as projects, stack, verify
+from lab import engine, ports, stack, verify
+from lab import project as projects
 from lab.catalogue import SERVICES
 from lab.images import LOCAL_BASE, OFFICIAL_BASE
 
@@ -26,10 +28,14 @@ def timed(fn) -> float:
 
 def bench_verify(p: projects.Project, runs: int = 5) -> None:
     inproc = [timed(lambda: verify.run(p)) for _ in range(runs)]
-    cli = [timed(lambda: subprocess.run([sys.executable, "-m", "lab", "verify", "--project", p.name],
-                                        capture_output=True)) for _ in range(runs)]
-    print(f"verify (in-process, {runs} runs): median {statistics.median(inproc):.2f} s, "
-          f"min {min(inproc):.2f} s, max {max(inproc):.2f} s")
+    cli = [
+        timed(lambda: subprocess.run([sys.executable, "-m", "lab", "verify", "--project", p.name], capture_output=True))
+        for _ in range(runs)
+    ]
+    print(
+        f"verify (in-process, {runs} runs): median {statistics.median(inproc):.2f} s, "
+        f"min {min(inproc):.2f} s, max {max(inproc):.2f} s"
+    )
     print(f"verify (CLI incl. interpreter start and imports): median {statistics.median(cli):.2f} s")
 
 
@@ -37,15 +43,30 @@ def bench_up(p: projects.Project) -> None:
     compose = stack.compose_for(p)
     stack.down(p)
     p.save()
-    lab_up = timed(lambda: subprocess.run([sys.executable, "-m", "lab", "up", "--project", p.name, "--no-verify",
-                                           *[f"--port={s}={port}" for s, port in p.ports.items()]],
-                                          capture_output=True, check=True))
+    lab_up = timed(
+        lambda: subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lab",
+                "up",
+                "--project",
+                p.name,
+                "--no-verify",
+                *[f"--port={s}={port}" for s, port in p.ports.items()],
+            ],
+            capture_output=True,
+            check=True,
+        )
+    )
     stack.down(p)
     p.save()
     wait = timed(lambda: compose.run("up", "--detach", "--wait", "--no-build", "--pull", "never", timeout=600))
-    print(f"warm up, stack down -> every service answering: lab up {lab_up:.1f} s "
-          f"(incl. ~1 s of interpreter start and image checks) vs docker compose up -d --wait {wait:.1f} s "
-          f"(ratio {wait / lab_up:.2f}x)")
+    print(
+        f"warm up, stack down -> every service answering: lab up {lab_up:.1f} s "
+        f"(incl. ~1 s of interpreter start and image checks) vs docker compose up -d --wait {wait:.1f} s "
+        f"(ratio {wait / lab_up:.2f}x)"
+    )
 
 
 def bench_images() -> None:
@@ -57,14 +78,16 @@ def bench_images() -> None:
     for name, size in sizes.items():
         print(f"  {name:20} {size / 1e6:6.0f} MB ({(size - base_size) / 1e6:.0f} MB over the base)")
     unique = base_size + sum(s - base_size for s in sizes.values())
-    print(f"images: {base} {base_size / 1e6:.0f} MB shared; total on disk {unique / 1e6:.0f} MB "
-          f"(naive sum {sum(sizes.values()) / 1e6:.0f} MB)")
+    print(
+        f"images: {base} {base_size / 1e6:.0f} MB shared; total on disk {unique / 1e6:.0f} MB "
+        f"(naive sum {sum(sizes.values()) / 1e6:.0f} MB)"
+    )
 
 
 def main() -> int:
     p = projects.Project("labbench", ipv6=projects.hostnet.has_ipv6_loopback())
     chosen = ports.pick_free(len(SERVICES), ("tcp", "udp"), p.hosts, low=20000, high=45000)
-    p.ports = {s.name: port for s, port in zip(SERVICES, chosen)}
+    p.ports = {s.name: port for s, port in zip(SERVICES, chosen, strict=True)}
     try:
         stack.up(p)
         bench_verify(p)

@@ -1,11 +1,12 @@
 """Headless Chromium (Debian's chromium + chromium-driver) driven by Selenium, for tests that need a
 real browser. A browser that is missing or cannot start is a skip that says so, never a pass."""
+
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 
@@ -37,11 +38,25 @@ def chromium(*extra_args: str, network_log: bool = False) -> Iterator[object]:
         pytest.skip("skipped: no chromedriver (apt-get install chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1100,800", "--hide-scrollbars", "--force-device-scale-factor=1",
-                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-                "--disable-background-networking", "--disable-sync", "--disable-component-update",
-                "--disable-default-apps", "--metrics-recording-only", "--no-proxy-server", *extra_args):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1100,800",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-sync",
+        "--disable-component-update",
+        "--disable-default-apps",
+        "--metrics-recording-only",
+        "--no-proxy-server",
+        *extra_args,
+    ):
         options.add_argument(arg)
     if network_log:
         options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
@@ -49,7 +64,7 @@ def chromium(*extra_args: str, network_log: bool = False) -> Iterator[object]:
     service = Service(executable_path=driver_path)
     try:
         driver = webdriver.Chrome(service=service, options=options)
-    except Exception as exc:  # noqa: BLE001 - a browser that cannot start is a skip with the reason
+    except Exception as exc:
         pytest.skip(f"skipped: headless chromium did not start: {str(exc).splitlines()[0]}")
     try:
         driver.set_page_load_timeout(30)

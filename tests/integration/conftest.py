@@ -4,14 +4,17 @@ Every stack here has its own project (`labtest-...`) and ports from the dynamic 
 never the defaults, so a stack someone left running is untouched. Teardown runs in a
 `finally`, volumes and credentials included.
 """
+
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass
 
 import pytest
 
-from lab import connenv, engine, harden, hostnet, ports, project as projects, stack
+from lab import connenv, engine, harden, hostnet, ports, stack
+from lab import project as projects
 from lab.catalogue import SERVICES
 from lab.errors import LabError
 
@@ -27,7 +30,7 @@ class Stack:
 def new_project(prefix: str = "labtest") -> projects.Project:
     p = projects.Project(f"{prefix}-{secrets.token_hex(3)}", ipv6=hostnet.has_ipv6_loopback())
     chosen = ports.pick_free(len(SERVICES), ("tcp", "udp"), p.hosts, low=20000, high=45000)
-    p.ports = {s.name: port for s, port in zip(SERVICES, chosen)}
+    p.ports = {s.name: port for s, port in zip(SERVICES, chosen, strict=True)}
     return p
 
 
@@ -37,10 +40,8 @@ def start(p: projects.Project) -> Stack:
 
 
 def stop(p: projects.Project) -> None:
-    try:
+    with contextlib.suppress(LabError):
         stack.down(p, volumes=True)
-    except LabError:
-        pass
     p.forget_all()
 
 

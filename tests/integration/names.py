@@ -1,4 +1,5 @@
 """Names of a project's containers, from the engine (labels compose sets)."""
+
 from __future__ import annotations
 
 from lab import engine

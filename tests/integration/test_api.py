@@ -4,6 +4,7 @@ All traffic goes to 127.0.0.1 (and [::1] where the project has IPv6) on the stac
 published api port. Tests that change shared state (the hit counter, items) assert
 relative to what they read first, so other tests on the same stack don't disturb them.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,8 @@ from lab import stack
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 10
-BODY_LIMIT = 64 * 1024      # services/api/app/limits.py MAX_BODY_BYTES
-ECHO_UDP_MAX = 65507        # services/api/app/deps.py
+BODY_LIMIT = 64 * 1024  # services/api/app/limits.py MAX_BODY_BYTES
+ECHO_UDP_MAX = 65507  # services/api/app/deps.py
 DEPENDENCIES = ("redis", "postgres", "echo")
 
 
@@ -69,8 +70,7 @@ def test_openapi_describes_every_endpoint(http, api):
     assert r.status_code == 200
     spec = r.json()
     assert spec["openapi"].startswith("3.")
-    assert {"/health", "/kv/{key}", "/items", "/items/{item_id}", "/echo", "/hits", "/info", "/"} <= set(
-        spec["paths"])
+    assert {"/health", "/kv/{key}", "/items", "/items/{item_id}", "/echo", "/hits", "/info", "/"} <= set(spec["paths"])
     assert set(spec["paths"]["/kv/{key}"]) == {"get", "put", "delete"}
     assert set(spec["paths"]["/items/{item_id}"]) == {"get", "put", "delete"}
 
@@ -178,7 +178,7 @@ def test_items_paging(http, api):
         r = http.get(api + "/items", timeout=TIMEOUT)
         assert r.status_code == 200
         page = r.json()
-        assert page["limit"] == 20 and page["offset"] == 0      # defaults
+        assert page["limit"] == 20 and page["offset"] == 0  # defaults
         total = page["total"]
         assert total >= 5
         assert len(page["items"]) == min(20, total)
@@ -222,8 +222,13 @@ PAYLOADS = {
 def test_echo_returns_exactly_the_bytes(http, api, proto, name):
     payload = PAYLOADS[name]
     params = {"proto": proto} if proto == "udp" else None
-    r = http.post(api + "/echo", params=params, data=payload,
-                  headers={"Content-Type": "application/octet-stream"}, timeout=TIMEOUT)
+    r = http.post(
+        api + "/echo",
+        params=params,
+        data=payload,
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=TIMEOUT,
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/octet-stream"
     assert r.content == payload
@@ -252,25 +257,27 @@ def test_hits_increments_and_peek_does_not(http, api):
     n = first.json()["hits"]
     assert isinstance(n, int) and n >= 1
     second = http.get(api + "/hits", timeout=TIMEOUT).json()["hits"]
-    assert second > n              # > rather than ==: another client may count too
+    assert second > n  # > rather than ==: another client may count too
     peek1 = http.get(api + "/hits", params={"peek": "true"}, timeout=TIMEOUT).json()["hits"]
     peek2 = http.get(api + "/hits", params={"peek": "true"}, timeout=TIMEOUT).json()["hits"]
     assert peek1 >= second
-    assert peek2 == peek1          # nothing else in this module counts meanwhile
+    assert peek2 == peek1  # nothing else in this module counts meanwhile
     third = http.get(api + "/hits", params={"peek": "false"}, timeout=TIMEOUT).json()["hits"]
     assert third == peek2 + 1
 
 
 # -- bad input ------------------------------------------------------------------------------
-@pytest.mark.parametrize("method,path,body", [
-    ("PUT", "/kv/k1", b'{"value": '),
-    ("PUT", "/kv/k1", b'{"value": "x",}'),
-    ("POST", "/items", b'{"name": "x"'),
-    ("PUT", "/items/1", b"not json at all"),
-])
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("PUT", "/kv/k1", b'{"value": '),
+        ("PUT", "/kv/k1", b'{"value": "x",}'),
+        ("POST", "/items", b'{"name": "x"'),
+        ("PUT", "/items/1", b"not json at all"),
+    ],
+)
 def test_malformed_json_is_422_naming_the_body(http, api, method, path, body):
-    r = http.request(method, api + path, data=body, headers={"Content-Type": "application/json"},
-                     timeout=TIMEOUT)
+    r = http.request(method, api + path, data=body, headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
     assert r.status_code == 422, r.text
     errors = r.json()["detail"]
     assert errors[0]["type"] == "json_invalid", r.text
@@ -278,27 +285,31 @@ def test_malformed_json_is_422_naming_the_body(http, api, method, path, body):
 
 
 def test_body_that_is_not_utf8_is_422(http, api):
-    r = http.put(api + "/kv/k1", data=b'{"value": "\xff\xfe"}', headers={"Content-Type": "application/json"},
-                 timeout=TIMEOUT)
+    r = http.put(
+        api + "/kv/k1", data=b'{"value": "\xff\xfe"}', headers={"Content-Type": "application/json"}, timeout=TIMEOUT
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"][0] == "body"
 
 
-@pytest.mark.parametrize("method,path,body,field", [
-    ("PUT", "/kv/k1", {"value": 1}, "value"),
-    ("PUT", "/kv/k1", {"value": None}, "value"),
-    ("PUT", "/kv/k1", {"value": ["a"]}, "value"),
-    ("PUT", "/kv/k1", {}, "value"),
-    ("PUT", "/kv/k1", {"value": "x" * 8193}, "value"),
-    ("POST", "/items", {"name": 5}, "name"),
-    ("POST", "/items", {"name": ""}, "name"),
-    ("POST", "/items", {"name": "x" * 201}, "name"),
-    ("POST", "/items", {"name": "nul\u0000"}, "name"),
-    ("POST", "/items", {"description": "no name"}, "name"),
-    ("POST", "/items", {"name": "ok", "description": 3}, "description"),
-    ("POST", "/items", {"name": "ok", "description": "d" * 2001}, "description"),
-    ("PUT", "/items/1", {"name": {"nested": 1}}, "name"),
-])
+@pytest.mark.parametrize(
+    "method,path,body,field",
+    [
+        ("PUT", "/kv/k1", {"value": 1}, "value"),
+        ("PUT", "/kv/k1", {"value": None}, "value"),
+        ("PUT", "/kv/k1", {"value": ["a"]}, "value"),
+        ("PUT", "/kv/k1", {}, "value"),
+        ("PUT", "/kv/k1", {"value": "x" * 8193}, "value"),
+        ("POST", "/items", {"name": 5}, "name"),
+        ("POST", "/items", {"name": ""}, "name"),
+        ("POST", "/items", {"name": "x" * 201}, "name"),
+        ("POST", "/items", {"name": "nul\u0000"}, "name"),
+        ("POST", "/items", {"description": "no name"}, "name"),
+        ("POST", "/items", {"name": "ok", "description": 3}, "description"),
+        ("POST", "/items", {"name": "ok", "description": "d" * 2001}, "description"),
+        ("PUT", "/items/1", {"name": {"nested": 1}}, "name"),
+    ],
+)
 def test_wrong_body_types_are_422_naming_the_field(http, api, method, path, body, field):
     r = http.request(method, api + path, json=body, timeout=TIMEOUT)
     assert_422_naming(r, "body", field)
@@ -311,21 +322,24 @@ def test_body_that_is_not_an_object_is_422(http, api):
         assert r.json()["detail"][0]["loc"][0] == "body"
 
 
-@pytest.mark.parametrize("method,path,where,field", [
-    ("GET", "/items?limit=abc", "query", "limit"),
-    ("GET", "/items?limit=0", "query", "limit"),
-    ("GET", "/items?limit=101", "query", "limit"),
-    ("GET", "/items?offset=-1", "query", "offset"),
-    ("GET", "/items?offset=1.5", "query", "offset"),
-    ("GET", "/items/abc", "path", "item_id"),
-    ("GET", "/items/0", "path", "item_id"),
-    ("DELETE", f"/items/{2**63}", "path", "item_id"),
-    ("GET", "/hits?peek=maybe", "query", "peek"),
-    ("POST", "/echo?proto=icmp", "query", "proto"),
-    ("GET", "/kv/.hidden", "path", "key"),
-    ("GET", "/kv/sp%20ace", "path", "key"),
-    ("DELETE", "/kv/" + "k" * 201, "path", "key"),
-])
+@pytest.mark.parametrize(
+    "method,path,where,field",
+    [
+        ("GET", "/items?limit=abc", "query", "limit"),
+        ("GET", "/items?limit=0", "query", "limit"),
+        ("GET", "/items?limit=101", "query", "limit"),
+        ("GET", "/items?offset=-1", "query", "offset"),
+        ("GET", "/items?offset=1.5", "query", "offset"),
+        ("GET", "/items/abc", "path", "item_id"),
+        ("GET", "/items/0", "path", "item_id"),
+        ("DELETE", f"/items/{2**63}", "path", "item_id"),
+        ("GET", "/hits?peek=maybe", "query", "peek"),
+        ("POST", "/echo?proto=icmp", "query", "proto"),
+        ("GET", "/kv/.hidden", "path", "key"),
+        ("GET", "/kv/sp%20ace", "path", "key"),
+        ("DELETE", "/kv/" + "k" * 201, "path", "key"),
+    ],
+)
 def test_wrong_parameter_types_are_422_naming_the_field(http, api, method, path, where, field):
     r = http.request(method, api + path, timeout=TIMEOUT)
     assert_422_naming(r, where, field)
@@ -348,19 +362,25 @@ def test_oversized_body_is_413_with_the_limit(http, api):
 
 def test_oversized_chunked_body_is_413(api):
     """No Content-Length: the limit is enforced while the body streams in."""
+
     def chunks():
         for _ in range(20):
             yield b"z" * 8192
 
-    r = requests.put(api + "/kv/k1", data=chunks(), headers={"Content-Type": "application/json"},
-                     timeout=TIMEOUT)
+    r = requests.put(api + "/kv/k1", data=chunks(), headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
     assert r.status_code == 413, r.text
     assert str(BODY_LIMIT) in r.json()["detail"]
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/nope"), ("POST", "/kv"), ("GET", "/items/1/extra"), ("DELETE", "/health/x"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/nope"),
+        ("POST", "/kv"),
+        ("GET", "/items/1/extra"),
+        ("DELETE", "/health/x"),
+    ],
+)
 def test_unknown_route_is_404(http, api, method, path):
     r = http.request(method, api + path, timeout=TIMEOUT)
     assert r.status_code == 404
@@ -400,7 +420,7 @@ def wait_until(predicate, timeout: float, what: str) -> None:
         try:
             if predicate():
                 return
-        except Exception as exc:  # noqa: BLE001 - keep polling, remember why
+        except Exception as exc:
             last = exc
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last})")
@@ -417,8 +437,12 @@ def test_redis_down_is_503_naming_redis(lab_stack, api):
     assert requests.put(f"{api}/kv/{k}", json={"value": "before"}, timeout=TIMEOUT).status_code == 200
     compose.run("stop", "redis", timeout=120)
     try:
-        for method, path, body in [("GET", f"/kv/{k}", None), ("PUT", f"/kv/{k}", {"value": "x"}),
-                                   ("DELETE", f"/kv/{k}", None), ("GET", "/hits", None)]:
+        for method, path, body in [
+            ("GET", f"/kv/{k}", None),
+            ("PUT", f"/kv/{k}", {"value": "x"}),
+            ("DELETE", f"/kv/{k}", None),
+            ("GET", "/hits", None),
+        ]:
             r = requests.request(method, api + path, json=body, timeout=TIMEOUT)
             assert r.status_code == 503, (method, path, r.text)
             assert r.json()["detail"].startswith("redis unavailable"), r.text
@@ -437,9 +461,13 @@ def test_redis_down_is_503_naming_redis(lab_stack, api):
     finally:
         compose.run("start", "redis", timeout=120)
         wait_until(lambda: redis_healthy(compose), 90, "redis to be healthy again")
-        wait_until(lambda: requests.get(api + "/health", timeout=TIMEOUT).status_code == 200, 60,
-                   "/health to be 200 again")
-        wait_until(lambda: requests.get(api + "/hits?peek=true", timeout=TIMEOUT).status_code == 200, 30,
-                   "/hits to answer again")
+        wait_until(
+            lambda: requests.get(api + "/health", timeout=TIMEOUT).status_code == 200, 60, "/health to be 200 again"
+        )
+        wait_until(
+            lambda: requests.get(api + "/hits?peek=true", timeout=TIMEOUT).status_code == 200,
+            30,
+            "/hits to answer again",
+        )
     r = requests.get(f"{api}/kv/{k}", timeout=TIMEOUT)
     assert r.status_code in (200, 404), r.text  # redis back (whether it kept the key depends on persistence)

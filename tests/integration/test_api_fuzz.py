@@ -10,6 +10,7 @@ operations hold. The run's JSON report gives the number of cases and the failure
 LAB_FUZZ_SEED=N replays a run (every run prints its seed); LAB_FUZZ_EXAMPLES=N changes the
 per-operation example count.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,32 +42,53 @@ def test_api_conforms_to_its_openapi_contract(lab_stack, tmp_path, capsys):
     report = tmp_path / "report.json"
     seed = os.environ.get("LAB_FUZZ_SEED") or str(int.from_bytes(os.urandom(8), "big"))
     argv = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "--no-color",
-        "run", f"{api}/openapi.json",
-        "--url", api,
-        "--checks", "all",
-        "--max-examples", str(MAX_EXAMPLES),
-        "--seed", seed,
-        "--request-timeout", "10",
-        "--generation-database", "none",
-        "--output-truncate", "true",
-        "--report", "json", "--report-json-path", str(report),
-        "--report-dir", str(tmp_path / "reports"),
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(config),
+        "--no-color",
+        "run",
+        f"{api}/openapi.json",
+        "--url",
+        api,
+        "--checks",
+        "all",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        seed,
+        "--request-timeout",
+        "10",
+        "--generation-database",
+        "none",
+        "--output-truncate",
+        "true",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        "--report-dir",
+        str(tmp_path / "reports"),
     ]
     try:
-        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=TIME_BUDGET,
-                              env={**os.environ, "NO_COLOR": "1"})
+        proc = subprocess.run(
+            argv, cwd=tmp_path, capture_output=True, text=True, timeout=TIME_BUDGET, env={**os.environ, "NO_COLOR": "1"}
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"schemathesis did not finish within {TIME_BUDGET} s (seed {seed})")
     assert report.exists(), f"no report (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     result = json.loads(report.read_text())
 
     cases = result["test_cases"]["generated"]
-    failures = [f"{f['code']} {f['title']} ×{f['count']} on {', '.join(map(str, f['operations']))}"
-                for f in result["failures"]]
+    failures = [
+        f"{f['code']} {f['title']} ×{f['count']} on {', '.join(map(str, f['operations']))}" for f in result["failures"]
+    ]
     with capsys.disabled():  # shown even when the test passes
-        print(f"\nschemathesis: {cases} cases against {result['operations']['tested']} operations, "
-              f"{len(failures)} kinds of failure, seed {seed}, {result['running_time']:.1f} s")
+        print(
+            f"\nschemathesis: {cases} cases against {result['operations']['tested']} operations, "
+            f"{len(failures)} kinds of failure, seed {seed}, {result['running_time']:.1f} s"
+        )
     detail = "\n".join(failures) + "\n" + proc.stdout[-6000:]
 
     assert result["complete"] and result["stop_reason"] == "completed", detail

@@ -5,6 +5,7 @@ resolve to 127.0.0.1 (what a rebinding DNS server makes them do). The positive c
 HTTP server on a free loopback port that, like an unguarded dev server, accepts any Host and any
 Origin: every attack must succeed against it in the same run, and fail against the lab's API.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,6 @@ import pytest
 import requests
 
 from lab.verify import browser as browser_check
-
 from tests.integration.chromium import chromium
 
 pytestmark = pytest.mark.integration
@@ -51,20 +51,23 @@ def canary():
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             if self.path == "/secret":
                 self._send(200, json.dumps({"secret": state.secret}).encode())
             else:
                 self._send(200, b"<!doctype html><title>page</title>", "text/html")
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             state.posts.append((self.path, self.headers.get("Origin", ""), body))
             self._send(200, body, "text/plain")
 
-        def do_OPTIONS(self):  # noqa: N802
-            self._send(204, b"", extra=(("Access-Control-Allow-Methods", "*"),
-                                        ("Access-Control-Allow-Private-Network", "true")))
+        def do_OPTIONS(self):
+            self._send(
+                204,
+                b"",
+                extra=(("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Private-Network", "true")),
+            )
 
         def log_message(self, *args):
             pass
@@ -83,7 +86,10 @@ def canary():
 def test_verify_s_browser_check_fails_on_the_canary(canary):
     results = browser_check.attacks(f"127.0.0.1:{canary.port}", "/secret", "/echo")
     assert [(attack, refused) for attack, refused, _ in results] == [
-        ("DNS rebinding", False), ("cross-origin write", False), ("private network preflight", False)]
+        ("DNS rebinding", False),
+        ("cross-origin write", False),
+        ("private network preflight", False),
+    ]
 
 
 def test_verify_s_browser_check_passes_on_the_api(lab_stack):
@@ -169,5 +175,9 @@ def test_in_chromium_rebinding_and_cross_site_writes_reach_the_canary_but_not_th
     assert s.get(f"{api}/kv/form-key").status_code == 404
     assert s.get(f"{api}/kv/rebind-secret").json()["value"] == secret
     origin = f"http://{ATTACKER}:{canary.port}"
-    assert [(path, o) for path, o, _ in canary.posts] == [("/echo", origin), ("/items", origin), ("/kv/form-key", origin)]
+    assert [(path, o) for path, o, _ in canary.posts] == [
+        ("/echo", origin),
+        ("/items", origin),
+        ("/kv/form-key", origin),
+    ]
     assert canary.posts[0][2] == b"PING" and b'"name": "pwned"' in canary.posts[1][2]

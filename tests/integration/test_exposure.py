@@ -3,6 +3,7 @@
 Traffic goes only from namespaces the probe makes to the exact addresses of these tests' own
 containers, read from the engine.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,6 @@ import pytest
 from lab import engine, harden, inventory, ports, stack, verify
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
-
 from tests.integration.conftest import new_project, start, stop
 from tests.integration.names import container_names
 
@@ -41,11 +41,15 @@ def test_the_stack_is_closed_to_direct_routing_and_verify_fails_without_lab_s_ru
     p = lab_stack.project
     rules = harden.network_rules(p.name, inventory.networks(p.name))
     containers = {c.service: c.addresses[0] for c in inventory.containers(p.name)}
-    every_service = sorted([f"tcp/{65432} direct to echo {containers['echo']}",
-                            f"udp/{65432} direct to echo {containers['echo']}",
-                            f"tcp/5000 direct to api {containers['api']}",
-                            f"tcp/6379 direct to redis {containers['redis']}",
-                            f"tcp/5432 direct to postgres {containers['postgres']}"])
+    every_service = sorted(
+        [
+            f"tcp/{65432} direct to echo {containers['echo']}",
+            f"udp/{65432} direct to echo {containers['echo']}",
+            f"tcp/5000 direct to api {containers['api']}",
+            f"tcp/6379 direct to redis {containers['redis']}",
+            f"tcp/5432 direct to postgres {containers['postgres']}",
+        ]
+    )
     assert harden.missing(rules) == []  # `lab up` put it there
     assert direct_failures(verify.run(p).checks) == []
     try:
@@ -55,7 +59,8 @@ def test_the_stack_is_closed_to_direct_routing_and_verify_fails_without_lab_s_ru
         report = verify.run(p)
         assert direct_failures(report.checks) == every_service
         assert failing([c for c in report.checks if c.name == "firewall"]) == [
-            f"iptables raw -d {r.destination} ! -i {r.interface}" for r in rules]
+            f"iptables raw -d {r.destination} ! -i {r.interface}" for r in rules
+        ]
     finally:
         harden.apply(rules)
     assert direct_failures(verify.run(p).checks) == []
@@ -166,22 +171,45 @@ def test_with_forward_policy_accept_an_unpublished_port_is_reached_until_hardene
 
 
 def lab_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 UNSAFE = {
-    "wildcard v4": ('services:\n  redis:\n    ports: ["0.0.0.0:16379:6379"]\n', "service redis: tcp/16379->6379: host_ip 0.0.0.0"),
-    "wildcard v6": ('services:\n  redis:\n    ports: ["[::]:16379:6379"]\n', "service redis: tcp/16379->6379: host_ip ::"),
-    "LAN address": ('services:\n  api:\n    ports: ["192.168.1.10:15000:5000"]\n', "service api: tcp/15000->5000: host_ip 192.168.1.10"),
-    "short syntax": ('services:\n  postgres:\n    ports: ["15432:5432"]\n', "service postgres: tcp/15432->5432: published without a host IP"),
-    "host network": ("services:\n  echo:\n    network_mode: host\n    networks: !reset []\n    ports: !reset []\n",
-                     "service echo: network_mode: host"),
+    "wildcard v4": (
+        'services:\n  redis:\n    ports: ["0.0.0.0:16379:6379"]\n',
+        "service redis: tcp/16379->6379: host_ip 0.0.0.0",
+    ),
+    "wildcard v6": (
+        'services:\n  redis:\n    ports: ["[::]:16379:6379"]\n',
+        "service redis: tcp/16379->6379: host_ip ::",
+    ),
+    "LAN address": (
+        'services:\n  api:\n    ports: ["192.168.1.10:15000:5000"]\n',
+        "service api: tcp/15000->5000: host_ip 192.168.1.10",
+    ),
+    "short syntax": (
+        'services:\n  postgres:\n    ports: ["15432:5432"]\n',
+        "service postgres: tcp/15432->5432: published without a host IP",
+    ),
+    "host network": (
+        "services:\n  echo:\n    network_mode: host\n    networks: !reset []\n    ports: !reset []\n",
+        "service echo: network_mode: host",
+    ),
     "privileged": ("services:\n  redis:\n    privileged: true\n", "service redis: privileged: true"),
-    "external network": ("services:\n  api:\n    networks: [shared]\nnetworks:\n  shared: {external: true, name: bridge}\n",
-                         "service api: networks.shared: external network bridge"),
-    "another project's network": ("services:\n  api:\n    networks: [other]\nnetworks:\n  other: {name: someone_default}\n",
-                                  "service api: networks.other: network named someone_default"),
+    "external network": (
+        "services:\n  api:\n    networks: [shared]\nnetworks:\n  shared: {external: true, name: bridge}\n",
+        "service api: networks.shared: external network bridge",
+    ),
+    "another project's network": (
+        "services:\n  api:\n    networks: [other]\nnetworks:\n  other: {name: someone_default}\n",
+        "service api: networks.other: network named someone_default",
+    ),
     "host pid": ("services:\n  redis:\n    pid: host\n", "service redis: pid: host"),
     "host ipc": ("services:\n  redis:\n    ipc: host\n", "service redis: ipc: host"),
 }
@@ -193,8 +221,15 @@ def test_lab_up_refuses_an_unsafe_override_before_creating_anything(engine_ok, t
     override = tmp_path / "unsafe.yaml"
     override.write_text(text)
     name = f"labtest-unsafe-{secrets.token_hex(3)}"
-    out = lab_cli("up", "--project", name, "--dynamic-ports", "--override", str(override),
-                  env={"LAB_STATE_HOME": str(tmp_path / "state")})
+    out = lab_cli(
+        "up",
+        "--project",
+        name,
+        "--dynamic-ports",
+        "--override",
+        str(override),
+        env={"LAB_STATE_HOME": str(tmp_path / "state")},
+    )
     assert out.returncode == 2, out.stderr
     error, hint = out.stderr.splitlines()
     assert error.startswith(f"lab: error: unsafe configuration, nothing started: {said}")
@@ -208,14 +243,19 @@ def test_a_running_stack_is_left_as_it_was_when_an_unsafe_override_is_refused(la
     p = lab_stack.project
     override = tmp_path / "unsafe.yaml"
     override.write_text(UNSAFE["wildcard v4"][0])
-    before = {c.name: c.id for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"})}
+    before = {
+        c.name: c.id for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"})
+    }
     state = p.state_file.read_text()
     out = lab_cli("up", "--project", p.name, "--override", str(override))
     assert out.returncode == 2 and "unsafe configuration" in out.stderr
-    after = {c.name: c.id for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"})}
+    after = {
+        c.name: c.id for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"})
+    }
     assert after == before and p.state_file.read_text() == state
-    assert {v.name for v in engine.client().volumes.list(filters={"label": f"com.docker.compose.project={p.name}"})} \
-        == {f"{p.name}_redis-data", f"{p.name}_postgres-data"}
+    assert {
+        v.name for v in engine.client().volumes.list(filters={"label": f"com.docker.compose.project={p.name}"})
+    } == {f"{p.name}_redis-data", f"{p.name}_postgres-data"}
 
 
 def test_each_project_keeps_its_own_rules_and_down_removes_only_its_own(lab_stack, hardened):

@@ -1,4 +1,5 @@
 """Port conflicts are refused before anything starts, naming the holder; stacks run side by side."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ import pytest
 
 from lab import errors, portplan, stack
 from lab.readiness import probe_all
-from tests.integration.names import container_names
 from tests.integration.conftest import new_project, stop
+from tests.integration.names import container_names
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +27,13 @@ def port_flags(p) -> list[str]:
     return [f"--port={s}={port}" for s, port in p.ports.items()]
 
 
-CASES = [("tcp", "127.0.0.1", "redis"), ("udp", "127.0.0.1", "echo"), ("tcp", "::1", "postgres"),
-         ("udp", "::1", "echo"), ("tcp", "0.0.0.0", "api")]
+CASES = [
+    ("tcp", "127.0.0.1", "redis"),
+    ("udp", "127.0.0.1", "echo"),
+    ("tcp", "::1", "postgres"),
+    ("udp", "::1", "echo"),
+    ("tcp", "0.0.0.0", "api"),
+]
 
 
 @pytest.mark.parametrize("proto, host, service", CASES, ids=[f"{p}-{h}" for p, h, _ in CASES])
@@ -45,20 +51,24 @@ def test_a_held_port_is_refused_before_anything_starts(engine_ok, proto, host, s
     try:
         assert out.returncode == 1, out.stderr
         first = out.stderr.splitlines()[0]
-        assert first.startswith(f"lab: error: {service}: {proto}/{host}:{p.ports[service]} is already in use by "
-                                f"pid {os.getpid()}")
+        assert first.startswith(
+            f"lab: error: {service}: {proto}/{host}:{p.ports[service]} is already in use by pid {os.getpid()}"
+        )
         assert f"lab up --port {service}=" in out.stderr and f"--project {p.name}" in out.stderr
         assert container_names(p.name) == []
     finally:
         p.forget_all()
 
 
-@pytest.mark.parametrize("flag, message", [
-    ("--port=redis=0", "redis: port 0 is out of range"),
-    ("--port=redis=70000", "redis: port 70000 is out of range"),
-    ("--port=redis=abc", "'abc' is not a number"),
-    ("--port=nosuch=7000", "unknown service 'nosuch'"),
-])
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("--port=redis=0", "redis: port 0 is out of range"),
+        ("--port=redis=70000", "redis: port 70000 is out of range"),
+        ("--port=redis=abc", "'abc' is not a number"),
+        ("--port=nosuch=7000", "unknown service 'nosuch'"),
+    ],
+)
 def test_bad_port_values_are_refused_with_nothing_created(engine_ok, flag, message):
     name = "labtest-bad-values"
     out = lab("up", "--project", name, flag)
@@ -80,8 +90,11 @@ def test_the_bind_race_names_the_holder_and_leaves_nothing(engine_ok, monkeypatc
         held.bind(("127.0.0.1", p.ports["api"]))
         held.listen()
         try:
-            with pytest.raises(errors.PortInUse, match=rf"api: 127.0.0.1:{p.ports['api']} is already in use by "
-                                                       rf"pid {os.getpid()}"):
+            with pytest.raises(
+                errors.PortInUse,
+                match=rf"api: 127.0.0.1:{p.ports['api']} is already in use by "
+                rf"pid {os.getpid()}",
+            ):
                 stack.up(p, timeout=120)
             assert container_names(p.name) == []
         finally:

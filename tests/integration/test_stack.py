@@ -1,9 +1,11 @@
 """The backbone, for real: every service answers over loopback with the real clients."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 
@@ -52,23 +54,32 @@ def test_auth_is_required(lab_stack):
     with pytest.raises((redis.AuthenticationError, redis.ResponseError), match="NOAUTH|authenticated"):
         redis.Redis(port=p.ports["redis"], socket_timeout=5).get("x")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        psycopg.connect(host="127.0.0.1", port=p.ports["postgres"], user="lab", password="wrong", dbname="lab",
-                        connect_timeout=5)
+        psycopg.connect(
+            host="127.0.0.1", port=p.ports["postgres"], user="lab", password="wrong", dbname="lab", connect_timeout=5
+        )
 
 
 def test_no_listener_of_the_stack_is_on_a_wildcard(lab_stack):
     p = lab_stack.project
     held = ports.holders(set(p.ports.values()))
-    assert {(h.address, h.protocol) for h in held if h.port == p.ports["echo"]} >= {("127.0.0.1", "tcp"),
-                                                                                     ("127.0.0.1", "udp")}
+    assert {(h.address, h.protocol) for h in held if h.port == p.ports["echo"]} >= {
+        ("127.0.0.1", "tcp"),
+        ("127.0.0.1", "udp"),
+    }
     assert [h for h in held if not h.is_loopback] == []
 
 
 def test_plain_docker_compose_ps_shows_the_stack(lab_stack):
     p = lab_stack.project
     compose = stack.compose_for(p)
-    out = subprocess.run(compose.argv("ps", "--format", "json"), env=compose.environ(), cwd=p.root,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        compose.argv("ps", "--format", "json"),
+        env=compose.environ(),
+        cwd=p.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     services = {json.loads(line)["Service"] for line in out.splitlines() if line.strip()}
     assert services == {"echo", "api", "redis", "postgres"}
 
@@ -96,20 +107,36 @@ def test_the_host_ca_bundle_is_in_no_image(lab_stack):
     digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
     size = bundle.stat().st_size
     for image in ("lab/api:local", "lab/echo:local", "lab/redis:local", "lab/postgres:local"):
-        history = subprocess.run(["docker", "history", "--no-trunc", image], capture_output=True, text=True,
-                                 check=True).stdout
+        history = subprocess.run(
+            ["docker", "history", "--no-trunc", image], capture_output=True, text=True, check=True
+        ).stdout
         assert str(bundle) not in history
         # Any file of the bundle's exact size, hashed inside the image: none may be the bundle.
-        same = subprocess.run(["docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
-                               f"find / -xdev -type f -size {size}c -exec sha256sum {{}} + 2>/dev/null"],
-                              capture_output=True, text=True).stdout
+        same = subprocess.run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--entrypoint",
+                "sh",
+                image,
+                "-c",
+                f"find / -xdev -type f -size {size}c -exec sha256sum {{}} + 2>/dev/null",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout
         assert digest not in same, f"{image} contains the host CA bundle: {same}"
 
 
 def test_engine_down_is_a_one_line_error(tmp_path):
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/nope.sock"}
-    out = subprocess.run([os.sys.executable, "-m", "lab", "status", "--project", "labtest-nothing"], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [os.sys.executable, "-m", "lab", "status", "--project", "labtest-nothing"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2
     assert out.stderr.startswith("lab: error: Docker engine not reachable") and "Traceback" not in out.stderr
 
@@ -120,8 +147,10 @@ def test_a_service_that_dies_fails_up_fast_with_its_logs_and_nothing_left(engine
 
     p = new_project("labtest-dies")
     broken = tmp_path / "broken.yaml"
-    broken.write_text('services:\n  postgres:\n    restart: "no"\n'
-                      '    entrypoint: ["sh", "-c", "echo broken on purpose >&2; exit 7"]\n')
+    broken.write_text(
+        'services:\n  postgres:\n    restart: "no"\n'
+        '    entrypoint: ["sh", "-c", "echo broken on purpose >&2; exit 7"]\n'
+    )
     p.overrides = [broken]
     try:
         with pytest.raises(NotReady, match="postgres not ready: its container exited") as info:
@@ -157,3 +186,14 @@ def test_probes_ignore_an_http_proxy_in_the_environment(lab_stack, monkeypatch):
     monkeypatch.delenv("no_proxy", raising=False)
     p = lab_stack.project
     assert [r.detail for r in probe_all(p.endpoints("api"), p.credentials()) if not r.ok] == []
+
+
+def test_redis_url_works_in_redis_cli_and_redis_py(lab_stack):
+    """REDIS_URL names the `default` user: Debian's redis-cli 7.0 fails AUTH on redis://:pw@ (empty user)."""
+    url = lab_stack.env["REDIS_URL"]
+    assert url.startswith("redis://default:")
+    assert redis.Redis.from_url(url).ping() is True
+    if not shutil.which("redis-cli"):
+        pytest.skip("skipped: redis-cli is not installed (apt-get install redis-tools)")
+    out = subprocess.run(["redis-cli", "-u", url, "ping"], capture_output=True, text=True, timeout=10)
+    assert out.stdout.strip() == "PONG", out.stdout + out.stderr

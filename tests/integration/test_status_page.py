@@ -4,6 +4,7 @@ driven by Selenium opens `/` of the stack and waits until every service row is h
 The screenshot goes to $LAB_SCREENSHOT when set (relative paths from the repo root, e.g.
 LAB_SCREENSHOT=docs/status-page.png), else to the test's tmp_path.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("echo", "api", "redis", "postgres")
 WAIT = 30.0
+
 
 @pytest.fixture
 def browser():

@@ -1,4 +1,5 @@
 """verify, with a positive control for every exposure check: each must be shown able to fail."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,6 @@ from lab.catalogue import Endpoint
 from lab.compose_cli import Compose
 from lab.readiness import wait_until_ready
 from lab.verify import neighbour, static
-
 from tests.integration.conftest import new_project, start, stop
 
 pytestmark = pytest.mark.integration
@@ -88,8 +88,9 @@ def canary_stack(engine_ok, tmp_path_factory):
         s = start(p)
         p.overrides = [override]
         stack.compose_for(p).run("up", "--detach", "--no-build", "--pull", "never", "canary")
-        wait_until_ready([Endpoint("echo", "127.0.0.1", v4, proto) for proto in ("tcp", "udp")], p.credentials(),
-                         timeout=30)
+        wait_until_ready(
+            [Endpoint("echo", "127.0.0.1", v4, proto) for proto in ("tcp", "udp")], p.credentials(), timeout=30
+        )
         yield s, v4, v6
     finally:
         stop(p)
@@ -99,8 +100,9 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_neighbour(
     s, v4, v6 = canary_stack
     report = verify.run(s.project)
     assert not report.ok
-    assert failing(report, "static") == sorted([f"canary tcp/{v4}->65432", f"canary tcp/{v6}->65432",
-                                                f"canary udp/{v4}->65432"])
+    assert failing(report, "static") == sorted(
+        [f"canary tcp/{v4}->65432", f"canary tcp/{v6}->65432", f"canary udp/{v4}->65432"]
+    )
     canary = [c for c in report.checks if c.name == "runtime" and c.status == "fail"]
     assert {c.detail for c in canary} >= {f"HostIp 0.0.0.0 (all interfaces) port {v4}"}
     assert any(f"port {v6}" in c.detail and "::" in c.detail for c in canary), canary
@@ -109,8 +111,11 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_neighbour(
     dual_stack = {f"tcp/{v6} via host veth v4"}  # a [::] listener may also accept IPv4
     assert must <= set(failing(report, "neighbour")) <= must | dual_stack
     # The catalogue's own services still pass everywhere.
-    assert [c for c in report.checks if c.status == "fail" and "canary" not in c.target
-            and str(v4) not in c.target and str(v6) not in c.target] == []
+    assert [
+        c
+        for c in report.checks
+        if c.status == "fail" and "canary" not in c.target and str(v4) not in c.target and str(v6) not in c.target
+    ] == []
 
 
 def test_a_stopped_service_fails_reachability_naming_it(canary_stack, hardened):
@@ -135,7 +140,10 @@ def test_a_hand_edited_compose_yaml_fails_static(lab_stack, tmp_path):
     real = stack.compose_for(lab_stack.project)
     compose = Compose(real.prefix, lab_stack.project.name, [edited], real.env, cwd=tmp_path)
     checks = static.check(compose, tmp_path)
-    assert failing(checks, "static") == ["compose.yaml vs catalogue", f"echo tcp/{lab_stack.project.ports['echo']}->65432"]
+    assert failing(checks, "static") == [
+        "compose.yaml vs catalogue",
+        f"echo tcp/{lab_stack.project.ports['echo']}->65432",
+    ]
 
 
 def test_verify_cli_json_schema_and_exit_codes(lab_stack, hardened):
@@ -145,8 +153,9 @@ def test_verify_cli_json_schema_and_exit_codes(lab_stack, hardened):
     doc = json.loads(out.stdout)
     assert set(doc) == {"ok", "project", "checks"} and doc["ok"] is True
     assert all(set(c) == {"name", "target", "status", "detail"} for c in doc["checks"])
-    gone = subprocess.run([sys.executable, "-m", "lab", "verify", "--project", "labtest-no-such"],
-                          capture_output=True, text=True)
+    gone = subprocess.run(
+        [sys.executable, "-m", "lab", "verify", "--project", "labtest-no-such"], capture_output=True, text=True
+    )
     assert gone.returncode == 2 and "no running containers" in gone.stderr
 
 
@@ -162,8 +171,10 @@ def test_the_namespace_is_removed_when_verify_is_killed(lab_stack, hardened):
     import signal
     import time
 
-    code = ("from lab.verify import neighbour; "
-            f"neighbour.check({{({lab_stack.project.ports['redis']}, 'tcp')}}, timeout=30)")
+    code = (
+        "from lab.verify import neighbour; "
+        f"neighbour.check({{({lab_stack.project.ports['redis']}, 'tcp')}}, timeout=30)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
         deadline = time.monotonic() + 10

@@ -15,8 +15,10 @@ def test_everything_else_is_not_loopback(host):
     assert not addr.is_loopback(host)
 
 
-@pytest.mark.parametrize("host, wild", [("", True), (None, True), ("0.0.0.0", True), ("::", True),
-                                        ("127.0.0.1", False), ("192.168.1.1", False)])
+@pytest.mark.parametrize(
+    "host, wild",
+    [("", True), (None, True), ("0.0.0.0", True), ("::", True), ("127.0.0.1", False), ("192.168.1.1", False)],
+)
 def test_wildcards(host, wild):
     assert addr.is_wildcard(host) is wild
 
@@ -29,7 +31,13 @@ def test_family_and_formatting():
     assert addr.family_name("::") == "IPv6"
 
 
-@pytest.mark.parametrize("host, words", [("", "empty host_ip (all interfaces)"), ("0.0.0.0", "0.0.0.0 (all interfaces)"),
-                                         ("10.1.2.3", "10.1.2.3 (not loopback)")])
+@pytest.mark.parametrize(
+    "host, words",
+    [
+        ("", "empty host_ip (all interfaces)"),
+        ("0.0.0.0", "0.0.0.0 (all interfaces)"),
+        ("10.1.2.3", "10.1.2.3 (not loopback)"),
+    ],
+)
 def test_describe(host, words):
     assert addr.describe(host) == words

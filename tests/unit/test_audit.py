@@ -1,4 +1,5 @@
 """The static audit on effective configs shaped as `docker compose config --format json` prints them."""
+
 import pytest
 
 from lab.audit import audit, unsafe
@@ -13,34 +14,50 @@ def port(host_ip=None, published="16379"):
 
 
 def config(**svc):
-    return {"services": {"redis": {"networks": {"lab": None}, **svc}},
-            "networks": {"lab": {"name": "p_lab"}, "ext": {"name": "shared", "external": True},
-                         "other": {"name": "q_default"}}}
+    return {
+        "services": {"redis": {"networks": {"lab": None}, **svc}},
+        "networks": {
+            "lab": {"name": "p_lab"},
+            "ext": {"name": "shared", "external": True},
+            "other": {"name": "q_default"},
+        },
+    }
 
 
-@pytest.mark.parametrize("svc, key, value", [
-    ({"ports": [port("0.0.0.0")]}, "tcp/16379->6379", "host_ip 0.0.0.0 (all interfaces)"),
-    ({"ports": [port("::")]}, "tcp/16379->6379", "host_ip :: (all interfaces)"),
-    ({"ports": [port("192.168.1.10")]}, "tcp/16379->6379", "host_ip 192.168.1.10 (not loopback)"),
-    ({"ports": [port(None)]}, "tcp/16379->6379", "published without a host IP"),
-    ({"ports": [port("")]}, "tcp/16379->6379", "published without a host IP"),
-    ({"network_mode": "host"}, "network_mode", "host"),
-    ({"network_mode": "bridge"}, "network_mode", "bridge"),
-    ({"network_mode": "container:abc"}, "network_mode", "container:abc"),
-    ({"privileged": True}, "privileged", "true"),
-    ({"pid": "host"}, "pid", "host"),
-    ({"ipc": "host"}, "ipc", "host"),
-    ({"networks": {"ext": None}}, "networks.ext", "external network shared"),
-    ({"networks": {"other": None}}, "networks.other", "network named q_default"),
-])
+@pytest.mark.parametrize(
+    "svc, key, value",
+    [
+        ({"ports": [port("0.0.0.0")]}, "tcp/16379->6379", "host_ip 0.0.0.0 (all interfaces)"),
+        ({"ports": [port("::")]}, "tcp/16379->6379", "host_ip :: (all interfaces)"),
+        ({"ports": [port("192.168.1.10")]}, "tcp/16379->6379", "host_ip 192.168.1.10 (not loopback)"),
+        ({"ports": [port(None)]}, "tcp/16379->6379", "published without a host IP"),
+        ({"ports": [port("")]}, "tcp/16379->6379", "published without a host IP"),
+        ({"network_mode": "host"}, "network_mode", "host"),
+        ({"network_mode": "bridge"}, "network_mode", "bridge"),
+        ({"network_mode": "container:abc"}, "network_mode", "container:abc"),
+        ({"privileged": True}, "privileged", "true"),
+        ({"pid": "host"}, "pid", "host"),
+        ({"ipc": "host"}, "ipc", "host"),
+        ({"networks": {"ext": None}}, "networks.ext", "external network shared"),
+        ({"networks": {"other": None}}, "networks.other", "network named q_default"),
+    ],
+)
 def test_each_unsafe_setting_is_named_with_its_service_key_and_value(svc, key, value):
     [f] = unsafe(config(**svc), "p")
     assert (f.service, f.key, f.value) == ("redis", key, value)
     assert f.line().startswith(f"service redis: {key}: {value} (")
 
 
-@pytest.mark.parametrize("svc", [{"ports": [port("127.0.0.1")]}, {"ports": [port("::1")]},
-                                 {"network_mode": "none"}, {"network_mode": "service:api"}, {"privileged": False}])
+@pytest.mark.parametrize(
+    "svc",
+    [
+        {"ports": [port("127.0.0.1")]},
+        {"ports": [port("::1")]},
+        {"network_mode": "none"},
+        {"network_mode": "service:api"},
+        {"privileged": False},
+    ],
+)
 def test_safe_settings_pass(svc):
     assert unsafe(config(**svc), "p") == []
 

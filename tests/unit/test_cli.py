@@ -3,11 +3,14 @@ import pytest
 from lab import cli
 
 
-@pytest.mark.parametrize("value, message", [
-    ("redis", "expected SERVICE=PORT"),
-    ("nosuch=1234", "unknown service 'nosuch'"),
-    ("redis=abc", "'abc' is not a number"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("redis", "expected SERVICE=PORT"),
+        ("nosuch=1234", "unknown service 'nosuch'"),
+        ("redis=abc", "'abc' is not a number"),
+    ],
+)
 def test_bad_port_flags_are_one_line_errors(value, message, capsys):
     assert cli.main(["up", "--port", value, "--project", "unit-never-started"]) == 2
     err = capsys.readouterr().err

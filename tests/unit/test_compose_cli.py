@@ -8,9 +8,17 @@ from lab.compose_cli import Compose, parse_ps
 from lab.errors import ComposeFailed, ComposeNotFound
 
 RECORDS = [
-    {"Service": "redis", "Name": "p-redis-1", "State": "running", "Health": "healthy", "ExitCode": 0,
-     "Publishers": [{"URL": "127.0.0.1", "TargetPort": 6379, "PublishedPort": 16379, "Protocol": "tcp"},
-                    {"URL": "::1", "TargetPort": 6379, "PublishedPort": 16379, "Protocol": "tcp"}]},
+    {
+        "Service": "redis",
+        "Name": "p-redis-1",
+        "State": "running",
+        "Health": "healthy",
+        "ExitCode": 0,
+        "Publishers": [
+            {"URL": "127.0.0.1", "TargetPort": 6379, "PublishedPort": 16379, "Protocol": "tcp"},
+            {"URL": "::1", "TargetPort": 6379, "PublishedPort": 16379, "Protocol": "tcp"},
+        ],
+    },
     {"Service": "echo", "Name": "p-echo-1", "State": "exited", "Health": "", "ExitCode": 3, "Publishers": None},
 ]
 
@@ -24,8 +32,18 @@ def fresh_lookup():
 
 def test_argv_is_an_exact_list():
     c = Compose(["docker", "compose"], "p1", [Path("/r/compose.yaml"), Path("/r/compose.ipv6.yaml")])
-    assert c.argv("up", "--detach") == ["docker", "compose", "--project-name", "p1", "--file", "/r/compose.yaml",
-                                        "--file", "/r/compose.ipv6.yaml", "up", "--detach"]
+    assert c.argv("up", "--detach") == [
+        "docker",
+        "compose",
+        "--project-name",
+        "p1",
+        "--file",
+        "/r/compose.yaml",
+        "--file",
+        "/r/compose.ipv6.yaml",
+        "up",
+        "--detach",
+    ]
 
 
 @pytest.mark.parametrize("text", [json.dumps(RECORDS), "\n".join(json.dumps(r) for r in RECORDS) + "\n"])
@@ -58,8 +76,9 @@ def test_v1_is_refused_with_a_clear_message(monkeypatch):
     monkeypatch.setattr(compose_cli.shutil, "which", lambda name: "/usr/bin/" + name)
     monkeypatch.setattr(compose_cli, "_is_script", lambda path: False)
     monkeypatch.setattr(compose_cli, "_bundled_binary", lambda: None)
-    monkeypatch.setattr(compose_cli, "_version_of", lambda argv: (1, 29, 2) if argv == ["/usr/bin/docker-compose"]
-                        else None)
+    monkeypatch.setattr(
+        compose_cli, "_version_of", lambda argv: (1, 29, 2) if argv == ["/usr/bin/docker-compose"] else None
+    )
     with pytest.raises(ComposeNotFound, match="only Compose v1 found .*1.29.2"):
         compose_cli.find_compose()
 

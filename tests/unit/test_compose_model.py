@@ -51,7 +51,9 @@ def test_no_credentials_in_the_model_only_secret_files():
     for svc in model["services"].values():
         for key in svc.get("environment", {}):
             assert "PASSWORD" not in key
-    assert model["secrets"]["redis_password"] == {"file": "${LAB_SECRETS_DIR:-${HOME}/.local/state/lab/lab/secrets}/redis_password"}
+    assert model["secrets"]["redis_password"] == {
+        "file": "${LAB_SECRETS_DIR:-${HOME}/.local/state/lab/lab/secrets}/redis_password"
+    }
     assert model["services"]["redis"]["secrets"] == ["redis_password"]
 
 

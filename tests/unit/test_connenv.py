@@ -2,7 +2,8 @@ import json
 import os
 import subprocess
 
-from lab import connenv, project as projects
+from lab import connenv
+from lab import project as projects
 from lab.credentials import Credentials
 
 CREDS = Credentials("r-pw", "p-pw")
@@ -16,7 +17,7 @@ def settings(tmp_path):
 
 def test_keys_and_urls_exactly(tmp_path):
     assert settings(tmp_path) == {
-        "REDIS_URL": "redis://:r-pw@127.0.0.1:16379/0",
+        "REDIS_URL": "redis://default:r-pw@127.0.0.1:16379/0",
         "DATABASE_URL": "postgresql://lab:p-pw@127.0.0.1:15432/lab",
         "API_URL": "http://127.0.0.1:15000",
         "ECHO_TCP": "127.0.0.1:15433",
@@ -33,5 +34,5 @@ def test_shell_format_evaluates_in_a_real_shell(tmp_path):
 
 def test_dotenv_and_json(tmp_path):
     values = settings(tmp_path)
-    assert connenv.render(values, "dotenv").splitlines()[0] == "REDIS_URL=redis://:r-pw@127.0.0.1:16379/0"
+    assert connenv.render(values, "dotenv").splitlines()[0] == "REDIS_URL=redis://default:r-pw@127.0.0.1:16379/0"
     assert json.loads(connenv.render(values, "json")) == values

@@ -1,14 +1,18 @@
 import pytest
 
-from lab import portplan, project as projects
+from lab import portplan
+from lab import project as projects
 from lab.errors import UsageError
 
 
-@pytest.mark.parametrize("chosen, message", [
-    ({"redis": 0}, "redis: port 0 is out of range"),
-    ({"redis": 65536}, "redis: port 65536 is out of range"),
-    ({"redis": 7000, "postgres": 7000}, "redis and postgres both want host port 7000"),
-])
+@pytest.mark.parametrize(
+    "chosen, message",
+    [
+        ({"redis": 0}, "redis: port 0 is out of range"),
+        ({"redis": 65536}, "redis: port 65536 is out of range"),
+        ({"redis": 7000, "postgres": 7000}, "redis and postgres both want host port 7000"),
+    ],
+)
 def test_bad_values_are_refused(chosen, message):
     with pytest.raises(UsageError, match=message):
         portplan.validate(chosen)
@@ -45,8 +49,10 @@ def test_race_message_is_parsed(tmp_path, monkeypatch):
     p = projects.Project("t", tmp_path)
     p.ports["redis"] = 16379
     monkeypatch.setattr(portplan.ports, "holders", lambda ports: [])
-    stderr = ("Error response from daemon: driver failed programming external connectivity on endpoint t-redis-1: "
-              "Bind for 127.0.0.1:16379 failed: port is already allocated")
+    stderr = (
+        "Error response from daemon: driver failed programming external connectivity on endpoint t-redis-1: "
+        "Bind for 127.0.0.1:16379 failed: port is already allocated"
+    )
     with pytest.raises(Exception, match=r"redis: 127.0.0.1:16379 is already in use by another process"):
         portplan.explain_race(p, stderr)
     portplan.explain_race(p, "some other failure")  # not a port race: nothing raised

@@ -3,7 +3,8 @@ import stat
 
 import pytest
 
-from lab import credentials, project as projects
+from lab import credentials
+from lab import project as projects
 from lab.errors import UsageError
 
 
@@ -31,7 +32,9 @@ def test_state_round_trip_and_dotenv_for_the_default_project(tmp_path):
     dotenv = (tmp_path / ".env").read_text()
     assert "COMPOSE_FILE=compose.yaml:compose.ipv6.yaml\n" in dotenv and "LAB_REDIS_PORT=16379\n" in dotenv
     p.forget_ports()
-    assert not (tmp_path / ".env").exists() and projects.load("lab", tmp_path, tmp_path / "state").ports["redis"] == 6379
+    assert (
+        not (tmp_path / ".env").exists() and projects.load("lab", tmp_path, tmp_path / "state").ports["redis"] == 6379
+    )
 
 
 def test_a_users_own_dotenv_is_left_alone(tmp_path):

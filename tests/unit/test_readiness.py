@@ -32,6 +32,7 @@ def scripted(answers):
             ok = sum(e in c for c in calls) > answers[e]
             out.append(Result(e, ok, "ok" if ok else "connection refused"))
         return out
+
     return probe, calls
 
 
@@ -47,8 +48,11 @@ def test_returns_when_all_answer_and_stops_probing_the_ready_ones():
 def test_timeout_names_the_service_and_last_reason():
     t = FakeTime()
     probe, _ = scripted({E1: 10**9, E2: 0})
-    with pytest.raises(NotReady, match=r"redis not ready: no answer at tcp/127.0.0.1:6379 within 5 s "
-                                       r"\(last: connection refused\)"):
+    with pytest.raises(
+        NotReady,
+        match=r"redis not ready: no answer at tcp/127.0.0.1:6379 within 5 s "
+        r"\(last: connection refused\)",
+    ):
         wait_until_ready([E1, E2], CREDS, timeout=5, clock=t.clock, sleep=t.sleep, probe=probe)
     assert t.now == pytest.approx(5.0)
 
@@ -57,6 +61,7 @@ def test_a_dead_container_ends_the_wait_at_once():
     t = FakeTime()
     probe, calls = scripted({E1: 10**9})
     with pytest.raises(NotReady, match="postgres not ready: its container exited"):
-        wait_until_ready([E1], CREDS, timeout=100, clock=t.clock, sleep=t.sleep, probe=probe,
-                         check_alive=lambda: "postgres")
+        wait_until_ready(
+            [E1], CREDS, timeout=100, clock=t.clock, sleep=t.sleep, probe=probe, check_alive=lambda: "postgres"
+        )
     assert len(calls) == 1

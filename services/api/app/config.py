@@ -82,7 +82,7 @@ class Settings:
     postgres_pool_max: int = 10
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ
         return cls(
             redis_host=env.get("REDIS_HOST") or "redis",
@@ -93,9 +93,7 @@ class Settings:
             postgres_port=_int_env("POSTGRES_PORT", 5432),
             postgres_user=env.get("POSTGRES_USER") or "lab",
             postgres_db=env.get("POSTGRES_DB") or "lab",
-            postgres_password=read_secret(
-                "POSTGRES_PASSWORD_FILE", "/run/secrets/postgres_password"
-            ),
+            postgres_password=read_secret("POSTGRES_PASSWORD_FILE", "/run/secrets/postgres_password"),
             echo_host=env.get("ECHO_HOST") or "echo",
             echo_port=_int_env("ECHO_PORT", 65432),
             api_port=_int_env("API_PORT", 5000),

@@ -5,10 +5,11 @@ callers arriving meanwhile form the next batch), and each still gets its own val
 the batch's values are top-N+1 .. top, handed out in arrival order. At low load it is
 exactly one INCR-like round trip per call.
 """
+
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 
 class CoalescingCounter:
@@ -55,15 +56,23 @@ class HitsFastPath:
         self.path = path
 
     async def __call__(self, scope, receive, send) -> None:
-        if (scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "GET"
-                or scope.get("query_string")):
+        if (
+            scope["type"] != "http"
+            or scope["path"] != self.path
+            or scope["method"] != "GET"
+            or scope.get("query_string")
+        ):
             return await self.app(scope, receive, send)
         try:
             n = await scope["app"].state.hits.incr()
         except Exception:
             return await self.app(scope, receive, send)
         body = b'{"hits":%d}' % n
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

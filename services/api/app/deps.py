@@ -8,6 +8,7 @@ the background; the schema is created by a retrying background task.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -139,20 +140,15 @@ class Deps:
     async def stop(self) -> None:
         if self._schema_task:
             self._schema_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._schema_task
-            except (asyncio.CancelledError, Exception):
-                pass
+        # Best effort on shutdown: a pool that cannot close cleanly must not block the exit.
         if self.pg is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await self.pg.close(timeout=1.0)
-            except Exception:  # pragma: no cover - best effort on shutdown
-                pass
         if self.redis is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await self.redis.aclose(close_connection_pool=True)
-            except Exception:  # pragma: no cover
-                pass
 
     # -- postgres access ---------------------------------------------------
     def pg_connection(self, timeout: float | None = None):
@@ -183,10 +179,9 @@ class Deps:
     # -- postgres schema ---------------------------------------------------
     async def _create_schema(self) -> None:
         assert self.pg is not None
-        async with self.pg_connection() as conn:
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
-                await conn.execute(SCHEMA_SQL)
+        async with self.pg_connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
+            await conn.execute(SCHEMA_SQL)
         self.schema_ready.set()
 
     async def _schema_loop(self) -> None:
@@ -203,8 +198,7 @@ class Deps:
             except Exception as exc:  # keep trying until postgres is up
                 failures += 1
                 if failures == 1 or failures % 30 == 0:
-                    log.warning("postgres schema not ready yet (attempt %d): %s",
-                                failures, describe(exc))
+                    log.warning("postgres schema not ready yet (attempt %d): %s", failures, describe(exc))
                 await asyncio.sleep(1.0)
 
     async def ensure_schema(self) -> None:
@@ -268,7 +262,7 @@ class Deps:
             self.timed("postgres", self.check_postgres),
             self.timed("echo", self.check_echo),
         )
-        return dict(zip(names, results))
+        return dict(zip(names, results, strict=True))
 
     # -- echo relay --------------------------------------------------------
     async def echo_tcp(self, payload: bytes) -> bytes:
@@ -295,10 +289,8 @@ class Deps:
             return b"".join(chunks)
         finally:
             writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
-            except OSError:
-                pass
 
     async def echo_udp(self, payload: bytes) -> bytes:
         s = self.settings
@@ -306,7 +298,7 @@ class Deps:
         fut: asyncio.Future[bytes] = loop.create_future()
 
         class Proto(asyncio.DatagramProtocol):
-            def datagram_received(self, data, addr):  # noqa: D401
+            def datagram_received(self, data, addr):
                 if not fut.done():
                     fut.set_result(data)
 
@@ -314,9 +306,7 @@ class Deps:
                 if not fut.done():
                     fut.set_exception(exc)
 
-        transport, _ = await loop.create_datagram_endpoint(
-            Proto, remote_addr=(s.echo_host, s.echo_port)
-        )
+        transport, _ = await loop.create_datagram_endpoint(Proto, remote_addr=(s.echo_host, s.echo_port))
         try:
             transport.sendto(payload)
             return await fut
@@ -336,17 +326,19 @@ class _PgConn:
             reason = TrackedConnection.last_error
             if reason:
                 raise DependencyError("postgres", reason) from None
-            raise DependencyError(
-                "postgres", f"no connection available within {self._timeout:g} s"
-            ) from None
+            raise DependencyError("postgres", f"no connection available within {self._timeout:g} s") from None
 
     async def __aexit__(self, *exc_info):
         return await self._cm.__aexit__(*exc_info)
 
 
 # Exceptions that mean "this dependency is down / unreachable / too slow".
-REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-              redis.exceptions.BusyLoadingError)
-POSTGRES_DOWN = (psycopg.OperationalError, psycopg_pool.PoolTimeout,
-                 psycopg_pool.PoolClosed, psycopg.errors.UndefinedTable,
-                 psycopg.errors.AdminShutdown, psycopg.InterfaceError)
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError)
+POSTGRES_DOWN = (
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    psycopg_pool.PoolClosed,
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.AdminShutdown,
+    psycopg.InterfaceError,
+)

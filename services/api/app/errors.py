@@ -35,24 +35,24 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             # e.g. a body that is not valid UTF-8: report it like malformed JSON.
             return JSONResponse(
-                {"detail": [{"type": "json_invalid", "loc": ["body"],
-                             "msg": "request body is not valid JSON (UTF-8)"}]},
+                {
+                    "detail": [
+                        {"type": "json_invalid", "loc": ["body"], "msg": "request body is not valid JSON (UTF-8)"}
+                    ]
+                },
                 status_code=422,
             )
         return await http_exception_handler(request, exc)
 
-
     @app.exception_handler(DependencyError)
     async def _dependency_error(request: Request, exc: DependencyError):
         return JSONResponse({"detail": str(exc)}, status_code=503)
-
 
     @app.exception_handler(REDIS_DOWN[0])
     @app.exception_handler(REDIS_DOWN[1])
     @app.exception_handler(REDIS_DOWN[2])
     async def _redis_down(request: Request, exc: Exception):
         return JSONResponse({"detail": f"redis unavailable: {describe(exc)}"}, status_code=503)
-
 
     async def _postgres_down(request: Request, exc: Exception):
         import psycopg.errors
@@ -61,18 +61,16 @@ def install(app: FastAPI) -> None:
             request.app.state.deps.schema_lost()
         return JSONResponse({"detail": f"postgres unavailable: {describe(exc)}"}, status_code=503)
 
-
     for _exc_cls in POSTGRES_DOWN:
         app.add_exception_handler(_exc_cls, _postgres_down)
-
 
     @app.exception_handler(asyncio.TimeoutError)
     async def _timeout(request: Request, exc: Exception):
         return JSONResponse({"detail": "dependency timed out"}, status_code=503)
 
-
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.error("unhandled error on %s %s: %s: %s", request.method, request.url.path,
-                  exc.__class__.__name__, describe(exc))
+        log.error(
+            "unhandled error on %s %s: %s: %s", request.method, request.url.path, exc.__class__.__name__, describe(exc)
+        )
         return JSONResponse({"detail": "internal error"}, status_code=500)

@@ -34,8 +34,13 @@ def _header(scope, name: bytes) -> str | None:
 
 async def _refuse(send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -30,8 +30,10 @@ def create_app(settings: Settings) -> FastAPI:
         await deps.start()
         app.state.deps = deps
         app.state.hits = CoalescingCounter(lambda n: deps.redis.incrby(HITS_KEY, n))
-        log.info("api ready: redis=%s postgres=%s echo=%s",
-                 *(settings.network_addresses()[n] for n in ("redis", "postgres", "echo")))
+        log.info(
+            "api ready: redis=%s postgres=%s echo=%s",
+            *(settings.network_addresses()[n] for n in ("redis", "postgres", "echo")),
+        )
         try:
             yield
         finally:

@@ -54,7 +54,8 @@ class Strict(BaseModel):
 
 class KVIn(Strict):
     value: Annotated[
-        str, Field(max_length=8192, description="at most 8192 characters"),
+        str,
+        Field(max_length=8192, description="at most 8192 characters"),
         AfterValidator(_no_surrogates),
     ]
 

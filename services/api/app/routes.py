@@ -14,7 +14,20 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from .config import SERVICE_NAMES, Settings
 from .deps import ECHO_TCP_MAX, ECHO_UDP_MAX, DependencyError, Deps, describe
 from .models import (
-    R404, R413, R503_PG, R503_REDIS, Health, Hits, Info, Item, ItemIdPath, ItemIn, ItemPage, KeyPath, KVIn, KVOut,
+    R404,
+    R413,
+    R503_PG,
+    R503_REDIS,
+    Health,
+    Hits,
+    Info,
+    Item,
+    ItemIdPath,
+    ItemIn,
+    ItemPage,
+    KeyPath,
+    KVIn,
+    KVOut,
     err,
 )
 
@@ -54,8 +67,7 @@ async def health(deps: DepsDep):
 
 
 # -- key/value (redis) ------------------------------------------------------
-@router.get("/kv/{key}", response_model=KVOut, tags=["kv"],
-         responses={**R404, **R503_REDIS})
+@router.get("/kv/{key}", response_model=KVOut, tags=["kv"], responses={**R404, **R503_REDIS})
 async def kv_get(key: KeyPath, deps: DepsDep):
     value = await deps.redis.get(KV_PREFIX + key)
     if value is None:
@@ -63,15 +75,19 @@ async def kv_get(key: KeyPath, deps: DepsDep):
     return {"key": key, "value": value}
 
 
-@router.put("/kv/{key}", response_model=KVOut, tags=["kv"],
-         responses={**R413, **R503_REDIS})
+@router.put("/kv/{key}", response_model=KVOut, tags=["kv"], responses={**R413, **R503_REDIS})
 async def kv_put(key: KeyPath, body: KVIn, deps: DepsDep):
     await deps.redis.set(KV_PREFIX + key, body.value)
     return {"key": key, "value": body.value}
 
 
-@router.delete("/kv/{key}", status_code=204, response_class=Response, tags=["kv"],
-            responses={204: {"description": "Deleted"}, **R404, **R503_REDIS})
+@router.delete(
+    "/kv/{key}",
+    status_code=204,
+    response_class=Response,
+    tags=["kv"],
+    responses={204: {"description": "Deleted"}, **R404, **R503_REDIS},
+)
 async def kv_delete(key: KeyPath, deps: DepsDep):
     removed = await deps.redis.delete(KV_PREFIX + key)
     if not removed:
@@ -83,8 +99,7 @@ async def kv_delete(key: KeyPath, deps: DepsDep):
 ITEM_COLUMNS = "id, name, description, created_at, updated_at"
 
 
-@router.post("/items", status_code=201, response_model=Item, tags=["items"],
-          responses={**R413, **R503_PG})
+@router.post("/items", status_code=201, response_model=Item, tags=["items"], responses={**R413, **R503_PG})
 async def item_create(body: ItemIn, deps: DepsDep):
     async def q(conn):
         cur = await conn.execute(
@@ -115,8 +130,7 @@ async def item_list(
     return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/items/{item_id}", response_model=Item, tags=["items"],
-         responses={**R404, **R503_PG})
+@router.get("/items/{item_id}", response_model=Item, tags=["items"], responses={**R404, **R503_PG})
 async def item_get(item_id: ItemIdPath, deps: DepsDep):
     async def q(conn):
         cur = await conn.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = %s", (item_id,))
@@ -128,13 +142,11 @@ async def item_get(item_id: ItemIdPath, deps: DepsDep):
     return row
 
 
-@router.put("/items/{item_id}", response_model=Item, tags=["items"],
-         responses={**R404, **R413, **R503_PG})
+@router.put("/items/{item_id}", response_model=Item, tags=["items"], responses={**R404, **R413, **R503_PG})
 async def item_replace(item_id: ItemIdPath, body: ItemIn, deps: DepsDep):
     async def q(conn):
         cur = await conn.execute(
-            "UPDATE items SET name = %s, description = %s, updated_at = now() "
-            f"WHERE id = %s RETURNING {ITEM_COLUMNS}",
+            f"UPDATE items SET name = %s, description = %s, updated_at = now() WHERE id = %s RETURNING {ITEM_COLUMNS}",
             (body.name, body.description, item_id),
         )
         return await cur.fetchone()
@@ -145,8 +157,13 @@ async def item_replace(item_id: ItemIdPath, body: ItemIn, deps: DepsDep):
     return row
 
 
-@router.delete("/items/{item_id}", status_code=204, response_class=Response, tags=["items"],
-            responses={204: {"description": "Deleted"}, **R404, **R503_PG})
+@router.delete(
+    "/items/{item_id}",
+    status_code=204,
+    response_class=Response,
+    tags=["items"],
+    responses={204: {"description": "Deleted"}, **R404, **R503_PG},
+)
 async def item_delete(item_id: ItemIdPath, deps: DepsDep):
     async def q(conn):
         cur = await conn.execute("DELETE FROM items WHERE id = %s", (item_id,))
@@ -203,14 +220,19 @@ async def echo(
     relay = deps.echo_udp if proto == "udp" else deps.echo_tcp
     try:
         reply = await asyncio.wait_for(relay(payload), timeout=2.0)
-    except (OSError, asyncio.TimeoutError, EOFError) as exc:
+    except (TimeoutError, OSError, EOFError) as exc:
         raise DependencyError("echo", f"{proto}: {describe(exc)}") from None
     return Response(reply, media_type="application/octet-stream")
 
 
 # -- hits ------------------------------------------------------------------
-@router.get("/hits", response_model=Hits, tags=["status"], responses=R503_REDIS,
-         summary="Increment and return the hit counter (peek=true only reads it)")
+@router.get(
+    "/hits",
+    response_model=Hits,
+    tags=["status"],
+    responses=R503_REDIS,
+    summary="Increment and return the hit counter (peek=true only reads it)",
+)
 async def hits(
     request: Request,
     deps: DepsDep,
@@ -225,8 +247,9 @@ async def hits(
 
 
 # -- status page -----------------------------------------------------------
-@router.get("/info", response_model=Info, tags=["status"],
-         summary="The services with their host and private-network addresses")
+@router.get(
+    "/info", response_model=Info, tags=["status"], summary="The services with their host and private-network addresses"
+)
 async def info(settings: SettingsDep):
     net = settings.network_addresses()
     return {

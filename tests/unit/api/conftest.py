@@ -4,6 +4,7 @@ Its dependencies point at closed loopback ports, so every request that reaches r
 echo meets a real refused connection (503), while everything decided before them — Host and Origin
 checks, routing, validation, body limits — is exercised as it runs in the container.
 """
+
 from __future__ import annotations
 
 import socket
@@ -14,8 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "services" / "api"))
 
-from app.config import Settings  # noqa: E402
-from app.main import create_app  # noqa: E402
+from app.config import Settings
+from app.main import create_app
 
 PUBLISHED = 15000
 
@@ -30,10 +31,20 @@ def closed_port() -> int:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     dead = closed_port()
-    return Settings(redis_host="127.0.0.1", redis_port=dead, redis_username=None, redis_password="x",
-                    postgres_host="127.0.0.1", postgres_port=dead, postgres_password="x",
-                    echo_host="127.0.0.1", echo_port=dead, dep_timeout=0.2,
-                    host_addresses={"api": f"127.0.0.1:{PUBLISHED}"}, postgres_pool_min=0)
+    return Settings(
+        redis_host="127.0.0.1",
+        redis_port=dead,
+        redis_username=None,
+        redis_password="x",
+        postgres_host="127.0.0.1",
+        postgres_port=dead,
+        postgres_password="x",
+        echo_host="127.0.0.1",
+        echo_port=dead,
+        dep_timeout=0.2,
+        host_addresses={"api": f"127.0.0.1:{PUBLISHED}"},
+        postgres_pool_min=0,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,39 @@
 """Host and Origin checks and the error mapping, in-process (see conftest.py)."""
+
 import pytest
 
 from tests.unit.api.conftest import PUBLISHED
 
 
-@pytest.mark.parametrize("host", [f"127.0.0.1:{PUBLISHED}", f"[::1]:{PUBLISHED}", f"localhost:{PUBLISHED}",
-                                  f"LOCALHOST:{PUBLISHED}", "127.0.0.1:5000", "api:5000"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        f"127.0.0.1:{PUBLISHED}",
+        f"[::1]:{PUBLISHED}",
+        f"localhost:{PUBLISHED}",
+        f"LOCALHOST:{PUBLISHED}",
+        "127.0.0.1:5000",
+        "api:5000",
+    ],
+)
 def test_our_own_names_are_answered(client, host):
     assert client.get("/info", headers={"host": host}).status_code == 200
 
 
-@pytest.mark.parametrize("host", ["attacker.example:15000", "rebind.test", f"127.0.0.1:{PUBLISHED + 1}", "127.0.0.1",
-                                  f"127.0.0.2:{PUBLISHED}", f"api:{PUBLISHED}", "", "[::1", f"evil@127.0.0.1:{PUBLISHED}"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "attacker.example:15000",
+        "rebind.test",
+        f"127.0.0.1:{PUBLISHED + 1}",
+        "127.0.0.1",
+        f"127.0.0.2:{PUBLISHED}",
+        f"api:{PUBLISHED}",
+        "",
+        "[::1",
+        f"evil@127.0.0.1:{PUBLISHED}",
+    ],
+)
 def test_any_other_host_is_refused_with_421_naming_the_accepted_ones(client, host):
     r = client.get("/info", headers={"host": host})
     assert r.status_code == 421
@@ -23,10 +45,20 @@ def test_the_host_check_covers_the_hits_fast_path_and_every_method(client):
         assert client.request(method, path, headers={"host": "rebind.test:15000"}).status_code == 421
 
 
-@pytest.mark.parametrize("method, path", [("POST", "/echo"), ("PUT", "/kv/a"), ("DELETE", "/kv/a"),
-                                          ("POST", "/items"), ("DELETE", "/items/1"), ("PATCH", "/kv/a")])
-@pytest.mark.parametrize("origin", ["http://attacker.example", "null", f"http://127.0.0.1:{PUBLISHED + 1}",
-                                    f"https://127.0.0.1:{PUBLISHED}"])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/echo"),
+        ("PUT", "/kv/a"),
+        ("DELETE", "/kv/a"),
+        ("POST", "/items"),
+        ("DELETE", "/items/1"),
+        ("PATCH", "/kv/a"),
+    ],
+)
+@pytest.mark.parametrize(
+    "origin", ["http://attacker.example", "null", f"http://127.0.0.1:{PUBLISHED + 1}", f"https://127.0.0.1:{PUBLISHED}"]
+)
 def test_cross_origin_writes_are_refused(client, method, path, origin):
     r = client.request(method, path, headers={"origin": origin, "content-type": "text/plain"}, content=b"PING")
     assert r.status_code == 403 and "cross-origin" in r.json()["detail"]
@@ -45,8 +77,14 @@ def test_reads_with_a_foreign_origin_get_no_cors_grant(client):
 
 
 def test_a_private_network_access_preflight_is_never_granted(client):
-    r = client.options("/kv/a", headers={"origin": "http://attacker.example", "access-control-request-method": "PUT",
-                                         "access-control-request-private-network": "true"})
+    r = client.options(
+        "/kv/a",
+        headers={
+            "origin": "http://attacker.example",
+            "access-control-request-method": "PUT",
+            "access-control-request-private-network": "true",
+        },
+    )
     assert r.status_code >= 400
     assert r.headers.get("access-control-allow-private-network") is None
     assert r.headers.get("access-control-allow-origin") is None

@@ -1,11 +1,12 @@
 """The API's coalescing hit counter (services/api/app/counter.py), against a fake INCRBY."""
+
 import asyncio
 import importlib.util
 from pathlib import Path
 
-
 _spec = importlib.util.spec_from_file_location(
-    "api_counter", Path(__file__).resolve().parents[3] / "services/api/app/counter.py")
+    "api_counter", Path(__file__).resolve().parents[3] / "services/api/app/counter.py"
+)
 counter = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(counter)
 
@@ -29,6 +30,7 @@ def test_concurrent_callers_share_round_trips_and_get_distinct_values():
         c = counter.CoalescingCounter(store.incrby)
         values = await asyncio.gather(*(c.incr() for _ in range(100)))
         return store, values
+
     store, values = asyncio.run(go())
     assert sorted(values) == list(range(1, 101)) and values == sorted(values)
     assert sum(store.calls) == 100 and len(store.calls) < 10
@@ -39,6 +41,7 @@ def test_a_lone_caller_is_one_round_trip():
         store = Store()
         c = counter.CoalescingCounter(store.incrby)
         return [await c.incr(), await c.incr()], store.calls
+
     assert asyncio.run(go()) == ([1, 2], [1, 1])
 
 
@@ -49,6 +52,7 @@ def test_a_failure_reaches_every_caller_of_the_batch_and_the_next_batch_still_ru
         results = await asyncio.gather(*(c.incr() for _ in range(5)), return_exceptions=True)
         store.fail = False
         return results, await c.incr()
+
     results, after = asyncio.run(go())
     assert all(isinstance(r, ConnectionError) for r in results) and after == 1
 

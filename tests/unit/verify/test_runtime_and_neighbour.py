@@ -3,9 +3,13 @@ from lab.verify import neighbour, runtime
 
 
 def test_runtime_flags_wildcards_of_both_families():
-    found = [Binding("c", "127.0.0.1", 1, 80, "tcp"), Binding("c", "::1", 1, 80, "tcp"),
-             Binding("c", "0.0.0.0", 2, 81, "tcp"), Binding("c", "::", 2, 81, "tcp"),
-             Binding("c", "", 3, 82, "udp")]
+    found = [
+        Binding("c", "127.0.0.1", 1, 80, "tcp"),
+        Binding("c", "::1", 1, 80, "tcp"),
+        Binding("c", "0.0.0.0", 2, 81, "tcp"),
+        Binding("c", "::", 2, 81, "tcp"),
+        Binding("c", "", 3, 82, "udp"),
+    ]
     assert [c.status for c in runtime.check(found)] == ["pass", "pass", "fail", "fail", "fail"]
 
 
@@ -17,9 +21,14 @@ def test_without_root_the_neighbour_probe_is_skipped_never_passed(monkeypatch):
 
 def test_targets_cover_both_veth_families_and_the_routed_loopbacks():
     n = neighbour.Neighbour("ns", "h", "n", "10.9.9.1", "10.9.9.2", "fd00::1", "fd00::2")
-    got = {(t["host"], t["port"], t["protocol"], t["family"]) for t in neighbour.targets_for(n, {(1, "tcp"), (2, "udp")})}
-    assert got == {(h, p, proto, 6 if ":" in h else 4) for h in ("10.9.9.1", "fd00::1", "127.0.0.1", "::1")
-                   for p, proto in ((1, "tcp"), (2, "udp"))}
+    got = {
+        (t["host"], t["port"], t["protocol"], t["family"]) for t in neighbour.targets_for(n, {(1, "tcp"), (2, "udp")})
+    }
+    assert got == {
+        (h, p, proto, 6 if ":" in h else 4)
+        for h in ("10.9.9.1", "fd00::1", "127.0.0.1", "::1")
+        for p, proto in ((1, "tcp"), (2, "udp"))
+    }
 
 
 def test_a_host_without_ipv6_gets_ipv4_targets_only():
@@ -29,23 +38,39 @@ def test_a_host_without_ipv6_gets_ipv4_targets_only():
 
 
 def test_direct_targets_are_exactly_each_containers_own_addresses_and_ports():
-    cs = [Container("p-echo-1", "echo", ("172.30.0.2",), ((65432, "tcp"), (65432, "udp"))),
-          Container("p-redis-1", "redis", ("172.30.0.3", "fd00::3"), ((6379, "tcp"),))]
+    cs = [
+        Container("p-echo-1", "echo", ("172.30.0.2",), ((65432, "tcp"), (65432, "udp"))),
+        Container("p-redis-1", "redis", ("172.30.0.3", "fd00::3"), ((6379, "tcp"),)),
+    ]
     got = [(t["host"], t["port"], t["protocol"], t["service"]) for t in neighbour.direct_targets(cs, ipv6=False)]
-    assert got == [("172.30.0.2", 65432, "tcp", "echo"), ("172.30.0.2", 65432, "udp", "echo"),
-                   ("172.30.0.3", 6379, "tcp", "redis")]
+    assert got == [
+        ("172.30.0.2", 65432, "tcp", "echo"),
+        ("172.30.0.2", 65432, "udp", "echo"),
+        ("172.30.0.3", 6379, "tcp", "redis"),
+    ]
     assert len(neighbour.direct_targets(cs, ipv6=True)) == 4
 
 
 def outcome(via, outcome):
-    return {"host": "172.30.0.3", "port": 6379, "protocol": "tcp", "via": via, "service": "redis",
-            "outcome": outcome, "detail": outcome}
+    return {
+        "host": "172.30.0.3",
+        "port": 6379,
+        "protocol": "tcp",
+        "via": via,
+        "service": "redis",
+        "outcome": outcome,
+        "detail": outcome,
+    }
 
 
 def test_direct_routing_fails_on_any_answer_and_passes_only_when_dropped():
     verdicts = {o: neighbour.judge(outcome("direct", o)) for o in ("open", "refused", "dropped", "error")}
-    assert {o: v.status for o, v in verdicts.items()} == {"open": "fail", "refused": "fail", "dropped": "pass",
-                                                          "error": "fail"}
+    assert {o: v.status for o, v in verdicts.items()} == {
+        "open": "fail",
+        "refused": "fail",
+        "dropped": "pass",
+        "error": "fail",
+    }
     assert verdicts["open"].target == "tcp/6379 direct to redis 172.30.0.3"
     assert verdicts["error"].detail.startswith("could not test")
 

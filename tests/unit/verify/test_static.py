@@ -2,8 +2,16 @@ from lab.verify.static import audit_config
 
 
 def test_findings_become_checks_named_by_service_and_key():
-    cfg = {"services": {"redis": {"ports": [{"target": 6379, "published": "1", "protocol": "tcp", "host_ip": "0.0.0.0"},
-                                            {"target": 6379, "published": "2", "protocol": "tcp", "host_ip": "::1"}],
-                                  "privileged": True}}}
+    cfg = {
+        "services": {
+            "redis": {
+                "ports": [
+                    {"target": 6379, "published": "1", "protocol": "tcp", "host_ip": "0.0.0.0"},
+                    {"target": 6379, "published": "2", "protocol": "tcp", "host_ip": "::1"},
+                ],
+                "privileged": True,
+            }
+        }
+    }
     got = [(c.target, c.status) for c in audit_config(cfg, "p")]
     assert got == [("redis privileged", "fail"), ("redis tcp/1->6379", "fail"), ("redis tcp/2->6379", "pass")]
