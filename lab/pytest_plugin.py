@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,10 +82,8 @@ def _stop(name: str) -> None:
     from lab.errors import LabError
 
     p = projects.load(name)
-    try:
+    with suppress(LabError):
         stack.down(p, volumes=True)
-    except LabError:
-        pass
     p.forget_all()
 
 
