@@ -181,6 +181,31 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if any(f.status == doctor.FAIL for f in findings) else 0
 
 
+def cmd_capture(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from lab import capture
+
+    for s in args.services:
+        if s not in BY_NAME:
+            raise UsageError(f"unknown service {s!r}", f"choose from: {', '.join(BY_NAME)}")
+    if not 0 < args.seconds <= 3600:
+        raise UsageError(f"--seconds {args.seconds:g}: out of range", "give a number of seconds from 0.1 to 3600")
+    project = _project(args)
+    print(f"lab: capturing {project.name} for {args.seconds:g} s on loopback and its bridge", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="lab-capture-") as tmp:
+        found = capture.run(project, args.services, args.seconds, args.write, Path(tmp))
+    print(
+        table(
+            ["from", "to", "protocol", "packets", "bytes"],
+            [(f.source, f.target, f.protocol, f.packets, f.bytes) for f in found],
+        )
+    )
+    if args.write:
+        print(f"lab: packets written to {args.write}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab", description="A local multi-service lab on loopback only.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -227,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ports", cmd_ports, "who listens on the stack's ports (or the ports given), loopback or exposed")
     p.add_argument("ports", nargs="*", type=_port_number, metavar="PORT")
+
+    p = add("capture", cmd_capture, "capture the stack's traffic (loopback and its bridge) and show who talks to whom")
+    p.add_argument("services", nargs="*", metavar="SERVICE", help="only flows from or to these services")
+    p.add_argument("--seconds", type=float, default=5.0, help="how long to capture (default 5)")
+    p.add_argument(
+        "-w", "--write", type=Path, metavar="FILE.pcap", help="also keep the packets (pcap, both interfaces)"
+    )
 
     add("doctor", cmd_doctor, "can `lab up` succeed here? each fact with a fix")
 

@@ -124,3 +124,10 @@ class UnsafeConfig(UsageError):
             f"unsafe configuration, nothing started: {finding_line}{extra}",
             f"publish on 127.0.0.1 or ::1 only, on the project's own networks; the files in use: {', '.join(files)}",
         )
+
+
+class CaptureError(LabError):
+    """`lab capture` cannot capture here."""
+
+    exit_code = 2
+    hint = "run `sudo lab capture` (tcpdump is installed with apt-get when missing)"

@@ -11,14 +11,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import docker.errors
 
-from lab import engine
+from lab import engine, tools
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
@@ -62,16 +61,7 @@ def ensure_base() -> str:
 
 
 def _ensure_mmdebstrap() -> str:
-    found = shutil.which("mmdebstrap")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        say("installing mmdebstrap (apt-get)")
-        for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "mmdebstrap"]):
-            subprocess.run(
-                argv, check=False, stdout=subprocess.DEVNULL, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            )
-        found = shutil.which("mmdebstrap")
+    found = tools.ensure("mmdebstrap", "mmdebstrap")
     if not found:
         raise BaseImageUnavailable("no base image: none present, `docker pull` failed, and mmdebstrap is missing")
     return found

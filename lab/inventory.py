@@ -21,6 +21,7 @@ class Network:
     name: str
     bridge: str  # the host-side interface packets for this network leave by
     subnets: tuple[str, ...]
+    gateways: tuple[str, ...] = ()  # the host's own address on the bridge (docker-proxy speaks from it)
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ def networks(project: str) -> list[Network]:
         if attrs.get("Driver") != "bridge":
             continue
         bridge = (attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{net.id[:12]}"
-        subnets = tuple(c["Subnet"] for c in (attrs.get("IPAM") or {}).get("Config") or [] if c.get("Subnet"))
-        out.append(Network(net.name, bridge, subnets))
+        config = (attrs.get("IPAM") or {}).get("Config") or []
+        subnets = tuple(c["Subnet"] for c in config if c.get("Subnet"))
+        out.append(Network(net.name, bridge, subnets, tuple(c["Gateway"] for c in config if c.get("Gateway"))))
     return sorted(out, key=lambda n: n.name)
 
 
