@@ -18,7 +18,11 @@ def test_a_health_request_shows_host_to_api_and_api_to_each_dependency(lab_stack
         pytest.skip("skipped: capturing needs root")
     p = lab_stack.project
     result = {}
-    worker = threading.Thread(target=lambda: result.update(flows=capture.run(p, [], 2.5, tmp_path / "c.pcap", tmp_path)))
+
+    def capture_now():
+        result["flows"] = capture.run(p, [], 2.5, tmp_path / "c.pcap", tmp_path)
+
+    worker = threading.Thread(target=capture_now)
     worker.start()
     time.sleep(1.0)  # both tcpdumps are listening by now
     s = requests.Session()

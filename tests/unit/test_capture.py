@@ -12,9 +12,11 @@ TEXT = """\
 garbage line
 """
 
-NAMES = Names(by_ip={"172.18.0.5": "api", "172.18.0.3": "redis", "172.18.0.4": "echo", "172.18.0.1": PROXY},
-              by_port={(5000, "tcp"): "api"},
-              service_ports={"api": {(5000, "tcp")}, "redis": {(6379, "tcp")}, "echo": {(65432, "udp")}})
+NAMES = Names(
+    by_ip={"172.18.0.5": "api", "172.18.0.3": "redis", "172.18.0.4": "echo", "172.18.0.1": PROXY},
+    by_port={(5000, "tcp"): "api"},
+    service_ports={"api": {(5000, "tcp")}, "redis": {(6379, "tcp")}, "echo": {(65432, "udp")}},
+)
 
 
 def test_tcpdump_lines_of_both_families_and_protocols_are_read():
@@ -26,5 +28,9 @@ def test_tcpdump_lines_of_both_families_and_protocols_are_read():
 
 def test_both_directions_add_up_to_one_named_flow_and_unrelated_loopback_traffic_is_left_out():
     got = {(f.source, f.target, f.protocol): (f.packets, f.bytes) for f in flows(parse(TEXT), NAMES)}
-    assert got == {("host", "api", "tcp"): (3, 127), (PROXY, "api", "tcp"): (1, 60),
-                   ("api", "redis", "tcp"): (2, 31), ("api", "echo", "udp"): (1, 16)}
+    assert got == {
+        ("host", "api", "tcp"): (3, 127),
+        (PROXY, "api", "tcp"): (1, 60),
+        ("api", "redis", "tcp"): (2, 31),
+        ("api", "echo", "udp"): (1, 16),
+    }
