@@ -63,6 +63,13 @@ def service_model(spec: ServiceSpec) -> dict[str, Any]:
     model["healthcheck"] = {"test": HEALTHCHECK, "interval": "1s", "timeout": "3s", "retries": 3, "start_period": "60s"}
     model["restart"] = "unless-stopped"
     model["security_opt"] = ["no-new-privileges:true"]
+    model["cap_drop"] = ["ALL"]
+    if spec.capabilities:
+        model["cap_add"] = sorted(spec.capabilities)
+    model["read_only"] = True
+    model["mem_limit"] = spec.mem_limit
+    model["cpus"] = spec.cpus
+    model["pids_limit"] = spec.pids_limit
     if spec.stop_signal:
         model["stop_signal"] = spec.stop_signal
     model["stop_grace_period"] = spec.stop_grace_period

@@ -30,6 +30,23 @@ def _write_secret(path: Path, value: str) -> None:
         fh.write(value)
 
 
+MIN_LENGTH = 32  # what token_urlsafe(24) gives: anything shorter was cut
+
+
+def damaged(folder: Path) -> list[str]:
+    """Credential files that exist but are empty or cut short (a full disk, a stray `>`), in words."""
+    found = []
+    for name in NAMES:
+        path = folder / name
+        if path.exists():
+            n = len(path.read_text().strip())
+            if n < MIN_LENGTH:
+                found.append(
+                    f"{path} is {'empty' if n == 0 else f'cut short ({n} characters, lab writes {MIN_LENGTH})'}"
+                )
+    return found
+
+
 def ensure(folder: Path) -> Credentials:
     """Read the project's credentials, generating any that are missing."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -131,3 +131,25 @@ class CaptureError(LabError):
 
     exit_code = 2
     hint = "run `sudo lab capture` (tcpdump is installed with apt-get when missing)"
+
+
+class CredentialsDamaged(UsageError):
+    """A credentials file of a project that has data is empty or cut short: starting would lock it out."""
+
+    def __init__(self, problem: str, project: str) -> None:
+        super().__init__(
+            f"{problem}; its data volumes were made with the full one",
+            f"restore the file, or drop the data with `lab down --volumes --project {project}`",
+        )
+
+
+class CredentialsLost(LabError):
+    """The project's volumes exist but the credentials that unlock them do not."""
+
+    exit_code = 2
+
+    def __init__(self, project: str, folder: object) -> None:
+        super().__init__(
+            f"project {project} has data volumes but no credentials in {folder}",
+            f"restore that folder, or drop the data with `lab down --volumes --project {project}`",
+        )

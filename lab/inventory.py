@@ -94,3 +94,63 @@ def bindings(project: str) -> list[Binding]:
                     Binding(c.name, entry.get("HostIp", ""), int(entry.get("HostPort") or 0), int(port), proto or "tcp")
                 )
     return sorted(out, key=lambda b: (b.container, b.host_port, b.protocol, b.host_ip))
+
+
+@dataclass(frozen=True)
+class Lockdown:
+    """How locked down one running container is: its configuration, and its PID 1 as the kernel sees it."""
+
+    container: str
+    service: str
+    uid: int | None  # of PID 1, after any privilege drop (None: unreadable)
+    cap_eff: int | None  # PID 1's effective capabilities (bitmask)
+    cap_drop: tuple[str, ...]
+    cap_add: tuple[str, ...]
+    read_only: bool
+    no_new_privileges: bool
+    privileged: bool
+    memory: int  # bytes, 0 = unlimited
+    nano_cpus: int
+    pids_limit: int  # 0 or negative = unlimited
+    healthcheck: bool
+    restart: str
+
+
+def _pid1(pid: int) -> tuple[int | None, int | None]:
+    try:
+        status = open(f"/proc/{pid}/status").read()  # noqa: SIM115 - one short read
+    except OSError:
+        return None, None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    uid = int(fields["Uid"].split()[1]) if "Uid" in fields else None  # effective uid
+    cap = int(fields["CapEff"].strip(), 16) if "CapEff" in fields else None
+    return uid, cap
+
+
+def lockdown(project: str) -> list[Lockdown]:
+    out = []
+    for c in engine.client().containers.list(filters=_mine(project)):
+        host, cfg = c.attrs.get("HostConfig") or {}, c.attrs.get("Config") or {}
+        uid, cap = _pid1(int((c.attrs.get("State") or {}).get("Pid") or 0))
+        out.append(
+            Lockdown(
+                c.name,
+                c.labels.get(SERVICE_LABEL, c.name),
+                uid,
+                cap,
+                tuple(host.get("CapDrop") or ()),
+                tuple(host.get("CapAdd") or ()),
+                bool(host.get("ReadonlyRootfs")),
+                any(
+                    o.startswith("no-new-privileges") and not o.endswith(":false")
+                    for o in host.get("SecurityOpt") or ()
+                ),
+                bool(host.get("Privileged")),
+                int(host.get("Memory") or 0),
+                int(host.get("NanoCpus") or 0),
+                int(host.get("PidsLimit") or 0),
+                bool((cfg.get("Healthcheck") or {}).get("Test")),
+                (host.get("RestartPolicy") or {}).get("Name") or "no",
+            )
+        )
+    return sorted(out, key=lambda x: x.container)

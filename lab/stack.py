@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from lab import audit, composefile, credentials, engine, harden, images, portplan
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
-from lab.errors import ComposeFailed, LabError, NoSuchProject, NotReady, UnsafeConfig
+from lab.errors import (
+    ComposeFailed,
+    CredentialsDamaged,
+    CredentialsLost,
+    LabError,
+    NoSuchProject,
+    NotReady,
+    UnsafeConfig,
+    UsageError,
+)
 from lab.project import Project
 from lab.readiness import Result, probe_all, wait_until_ready
 
@@ -44,7 +53,15 @@ def effective_config(compose: Compose) -> dict:
 
 def refuse_unsafe(compose: Compose) -> None:
     """Raise UnsafeConfig naming the first unsafe service key; nothing has been created yet."""
-    found = audit.unsafe(effective_config(compose), compose.project)
+    try:
+        config = effective_config(compose)
+    except ComposeFailed as exc:  # a file that does not parse or load is bad input: say which, in one line
+        last = exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else "no output"
+        raise UsageError(
+            f"the compose files do not load: {last}",
+            f"fix the file named; the files in use: {', '.join(str(f) for f in compose.files)}",
+        ) from None
+    found = audit.unsafe(config, compose.project)
     if found:
         raise UnsafeConfig(found[0].line(), len(found) - 1, [str(f) for f in compose.files])
 
@@ -63,8 +80,11 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
     refuse_unsafe(compose)
     before = _running(compose)
     portplan.refuse_held(project, {(p.published_port, p.protocol) for c in before for p in c.publishers})
-    if project.credentials() is None and _has_volumes(project):
-        raise CredentialsLost(project)
+    if _has_volumes(project):
+        if project.credentials() is None:
+            raise CredentialsLost(project.name, project.secrets_dir)
+        for problem in credentials.damaged(project.secrets_dir)[:1]:
+            raise CredentialsDamaged(problem, project.name)
     fresh = not before and not _has_volumes(project)
     creds = credentials.ensure(project.secrets_dir)
     try:
@@ -93,16 +113,6 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         if isinstance(exc, ComposeFailed):
             portplan.explain_race(project, exc.stderr)
         raise
-
-
-class CredentialsLost(LabError):
-    """The project's volumes exist but the credentials that unlock them do not."""
-
-    def __init__(self, project: Project) -> None:
-        super().__init__(
-            f"project {project.name} has data volumes but no credentials in {project.secrets_dir}",
-            f"restore that folder, or drop the data with `lab down --volumes --project {project.name}`",
-        )
 
 
 def _harden(project: Project) -> None:

@@ -6,7 +6,7 @@ import time
 
 from lab.catalogue import echo, postgres, redis
 from lab.catalogue.reasons import reason_for
-from lab.catalogue.spec import Credentials, Endpoint, ServiceSpec, WebSurface
+from lab.catalogue.spec import DROP_TO_USER, Credentials, Endpoint, ServiceSpec, WebSurface
 from lab.catalogue.timing import elapsed_ms
 from lab.errors import ProbeFailed
 
@@ -56,8 +56,14 @@ SPEC = ServiceSpec(
         "ECHO_PORT": str(echo.SPEC.container_port),
     },
     depends_on=("redis", "postgres", "echo"),
-    tmpfs=("/run/api-secrets:size=64k,mode=0700",),  # the copied passwords never touch the writable layer
+    tmpfs=("/run/api-secrets:size=64k,mode=0700", "/tmp:size=16m"),  # the copied passwords; temp files
     stop_grace_period="5s",
     # /info has data a rebinding page would want; POST /echo makes the API relay a body for the page.
     web=WebSurface(read="/info", write="/echo"),
+    capabilities=DROP_TO_USER,
+    # Measured under `python -m tests.bench.peaks` (wrk x3, 64 KiB relays, inserts): 112 MiB, 46 pids
+    # (one uvicorn worker: its threads and pools). API_WORKERS > 1 needs more of both.
+    mem_limit="256m",
+    cpus=1.5,
+    pids_limit=128,
 )

@@ -38,6 +38,16 @@ class Credentials(Protocol):
 Probe = Callable[[Endpoint, Credentials, float], str]
 
 
+# What an entrypoint that starts as root (to read root-only secrets) needs, and nothing more: it makes
+# its files as root, hands them over, and setpriv drops to the service user before exec. Not DAC_OVERRIDE
+# or FOWNER: root may touch only what it owns (the entrypoints are written for that).
+DROP_TO_USER = {
+    "CHOWN": "the entrypoint hands the files it made on a root-owned tmpfs to the service user",
+    "SETUID": "setpriv switches to the service user before exec",
+    "SETGID": "setpriv switches to the service group before exec",
+}
+
+
 @dataclass(frozen=True)
 class WebSurface:
     """What a web page could try on an HTTP service: read `read` (GET), write `write` (POST)."""
@@ -63,6 +73,13 @@ class ServiceSpec:
     stop_signal: str | None = None
     stop_grace_period: str = "10s"
     web: WebSurface | None = None  # set for HTTP services: verify's `browser` check attacks them
+    # Locked down: every container drops ALL capabilities and gets back only these (name -> why), runs on
+    # a read-only root with `tmpfs` where a process writes, and within these limits (sized from measured
+    # peaks with headroom: see each catalogue module).
+    capabilities: dict[str, str] = field(default_factory=dict)
+    mem_limit: str = "256m"
+    cpus: float = 1.0
+    pids_limit: int = 64
 
     @property
     def port_env(self) -> str:

@@ -13,7 +13,7 @@ from lab import engine, inventory
 from lab.errors import NoSuchProject
 from lab.project import Project
 from lab.stack import compose_for
-from lab.verify import browser, firewall, neighbour, reach, runtime, sockets, static
+from lab.verify import browser, firewall, hardening, neighbour, reach, runtime, sockets, static
 from lab.verify.checks import FAIL, Check
 
 
@@ -41,7 +41,7 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
     # Every port the project publishes — the catalogue's and anything an override added.
     ports = {(e.port, e.protocol) for e in project.endpoints()} | {(b.host_port, b.protocol) for b in found}
     containers, networks = inventory.containers(project.name), inventory.networks(project.name)
-    with ThreadPoolExecutor(max_workers=7) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         nb = pool.submit(neighbour.check, ports, containers, networks, neighbour_timeout)
         futures = [
             pool.submit(reach.check, project.endpoints(), creds),
@@ -49,6 +49,7 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
             # Finding compose costs a process start: do it inside the task, not before the pool.
             pool.submit(lambda: static.check(compose_for(project), project.root)),
             pool.submit(runtime.check, found),
+            pool.submit(lambda: hardening.check(inventory.lockdown(project.name))),
             pool.submit(sockets.check, ports),
             nb,
             pool.submit(lambda: firewall.check(project.name, nb.result())),

@@ -32,7 +32,7 @@ def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_st
     report = verify.run(lab_stack.project)
     assert [c for c in report.checks if c.status != "pass"] == []
     names = {c.name for c in report.checks}
-    assert names == {"reach", "static", "runtime", "sockets", "neighbour", "firewall", "browser"}
+    assert names == {"reach", "static", "runtime", "sockets", "neighbour", "firewall", "browser", "hardening"}
     nb = [c for c in report.checks if c.name == "neighbour"]
     direct = [c.target.split(" direct to ")[1].split()[0] for c in nb if " direct to " in c.target]
     assert sorted(direct) == ["api", "echo", "echo", "postgres", "redis"]  # echo: tcp and udp
@@ -110,6 +110,13 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_neighbour(
     must = {f"tcp/{v4} via host veth v4", f"udp/{v4} via host veth v4", f"tcp/{v6} via host veth v6"}
     dual_stack = {f"tcp/{v6} via host veth v4"}  # a [::] listener may also accept IPv4
     assert must <= set(failing(report, "neighbour")) <= must | dual_stack
+    # Positive control for `hardening`: the canary keeps Docker's defaults (capabilities, writable root, no
+    # limits) and is flagged on each; the catalogue's containers pass.
+    [canary_container] = [c for c in failing(report, "hardening")]
+    assert canary_container.endswith("-canary-1")
+    [detail] = [c.detail for c in report.checks if c.name == "hardening" and c.status == "fail"]
+    for clause in ("[5.4]", "[5.11]", "[5.12]", "[5.13]", "[5.29]"):
+        assert clause in detail, detail
     # The catalogue's own services still pass everywhere.
     assert [
         c

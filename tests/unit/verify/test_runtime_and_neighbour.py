@@ -1,3 +1,5 @@
+import pytest
+
 from lab.inventory import Binding, Container
 from lab.verify import neighbour, runtime
 
@@ -78,3 +80,55 @@ def test_direct_routing_fails_on_any_answer_and_passes_only_when_dropped():
 def test_a_refusal_at_the_hosts_own_address_is_fine():
     assert neighbour.judge(outcome("host veth v4", "refused")).status == "pass"
     assert neighbour.judge(outcome("host veth v4", "open")).status == "fail"
+
+
+def locked(**changes):
+    from lab.inventory import Lockdown
+
+    base = dict(
+        container="p-redis-1",
+        service="redis",
+        uid=999,
+        cap_eff=0,
+        cap_drop=("ALL",),
+        cap_add=("CHOWN", "SETUID", "SETGID"),
+        read_only=True,
+        no_new_privileges=True,
+        privileged=False,
+        memory=2**28,
+        nano_cpus=10**9,
+        pids_limit=64,
+        healthcheck=True,
+        restart="unless-stopped",
+    )
+    return Lockdown(**{**base, **changes})
+
+
+def test_a_locked_down_container_passes_hardening():
+    from lab.verify import hardening
+
+    assert hardening.problems(locked(), {"CHOWN", "SETUID", "SETGID"}) == []
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"cap_drop": ()}, "[5.4]"),
+        ({"cap_add": ("NET_ADMIN",)}, "NET_ADMIN"),
+        ({"uid": 0}, "root"),
+        ({"cap_eff": 0x20}, "CapEff 0x20"),
+        ({"memory": 0}, "[5.11]"),
+        ({"nano_cpus": 0}, "[5.12]"),
+        ({"read_only": False}, "[5.13]"),
+        ({"no_new_privileges": False}, "[5.26]"),
+        ({"healthcheck": False}, "[5.27]"),
+        ({"pids_limit": -1}, "[5.29]"),
+        ({"privileged": True}, "privileged"),
+        ({"restart": "no"}, "restart"),
+    ],
+)
+def test_each_missing_safeguard_is_named(change, says):
+    from lab.verify import hardening
+
+    [problem] = hardening.problems(locked(**change), {"CHOWN", "SETUID", "SETGID"})
+    assert says in problem

@@ -1,0 +1,62 @@
+"""Hardening: every container of the project as locked down as the catalogue says (CIS Docker Benchmark
+section 5, v1.6 numbering): 5.4 capabilities, 5.11 memory, 5.12 CPU, 5.13 read-only root, 5.26 no new
+privileges, 5.27 health, 5.29 pids; plus not privileged, a restart policy, and PID 1 not root with no
+effective capability (read from /proc, so a privilege drop that did not happen is seen)."""
+
+from __future__ import annotations
+
+from lab.inventory import Lockdown
+from lab.verify.checks import FAIL, PASS, Check
+
+
+def problems(c: Lockdown, allowed: set[str]) -> list[str]:
+    found = []
+    if "ALL" not in {x.upper() for x in c.cap_drop}:
+        found.append("capabilities not dropped (cap_drop: ALL) [5.4]")
+    extra = {x.upper().removeprefix("CAP_") for x in c.cap_add} - allowed
+    if extra:
+        found.append(f"capabilities added beyond the catalogue's: {', '.join(sorted(extra))} [5.4]")
+    if c.uid is None or c.uid == 0:
+        found.append("PID 1 runs as root" if c.uid == 0 else "PID 1 unreadable")
+    if c.cap_eff:
+        found.append(f"PID 1 holds capabilities (CapEff {c.cap_eff:#x})")
+    if not c.memory:
+        found.append("no memory limit [5.11]")
+    if not c.nano_cpus:
+        found.append("no CPU limit [5.12]")
+    if not c.read_only:
+        found.append("root filesystem writable [5.13]")
+    if not c.no_new_privileges:
+        found.append("no-new-privileges not set [5.26]")
+    if not c.healthcheck:
+        found.append("no healthcheck [5.27]")
+    if c.pids_limit <= 0:
+        found.append("no pids limit [5.29]")
+    if c.privileged:
+        found.append("privileged")
+    if c.restart in ("", "no"):
+        found.append("no restart policy")
+    return found
+
+
+def check(containers: list[Lockdown]) -> list[Check]:
+    from lab.catalogue import BY_NAME
+
+    checks = []
+    for c in containers:
+        spec = BY_NAME.get(c.service)
+        allowed = set(spec.capabilities) if spec else set()
+        bad = problems(c, allowed)
+        if bad:
+            checks.append(Check("hardening", c.container, FAIL, "; ".join(bad)))
+        else:
+            checks.append(
+                Check(
+                    "hardening",
+                    c.container,
+                    PASS,
+                    f"uid {c.uid}, no capabilities, read-only, no-new-privileges, "
+                    f"mem {c.memory // 2**20} MiB, cpus {c.nano_cpus / 1e9:g}, pids {c.pids_limit}",
+                )
+            )
+    return checks
