@@ -43,7 +43,8 @@ class ServiceRow:
 
 
 def _running(compose: Compose) -> list[ContainerState]:
-    return [c for c in compose.ps() if c.state == "running"]
+    """The project's live containers; a paused one still holds its ports (and `up` resumes it)."""
+    return [c for c in compose.ps() if c.state in ("running", "paused")]
 
 
 def effective_config(compose: Compose) -> dict:
@@ -91,6 +92,10 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         images.ensure_images(compose, project.root)
         project.save()
         say(f"starting project {project.name}")
+        paused = sorted({c.service for c in before if c.state == "paused"})
+        if paused:  # compose cannot start or recreate a paused container: resume it first
+            say(f"resuming paused {', '.join(paused)}")
+            compose.run("unpause", *paused)
         # Networks and containers first, then lab's rules for those networks, then start: a port is
         # published only at start, so no neighbour ever sees it before the rules are in place.
         compose.run("up", "--no-start", "--no-build", "--pull", "never", "--remove-orphans")

@@ -14,6 +14,8 @@ from lab.errors import ProbeFailed
 def probe(endpoint: Endpoint, creds: Credentials, timeout: float) -> str:
     """AUTH + PING, then SET/GET of a random short-lived key."""
     import redis  # heavy (~0.2 s); only probes need it
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     start = time.perf_counter()
     client = redis.Redis(
@@ -22,6 +24,9 @@ def probe(endpoint: Endpoint, creds: Credentials, timeout: float) -> str:
         password=creds.redis_password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
+        # One try: redis-py's default retries turn a hung server (a paused container behind docker-proxy,
+        # which accepts the connection) into ~13 timeouts; a probe must answer within its own timeout.
+        retry=Retry(NoBackoff(), 0),
     )
     key, value = f"lab:probe:{os.urandom(6).hex()}", os.urandom(8).hex()
     try:

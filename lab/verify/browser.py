@@ -79,18 +79,25 @@ def attacks(host_port: str, read: str, write: str, timeout: float = 2.0) -> list
 
 
 def check(endpoints: list[Endpoint]) -> list[Check]:
-    checks = []
-    for e in endpoints:
-        web = BY_NAME[e.service].web if e.service in BY_NAME else None
-        if web is None or e.protocol != "tcp":
-            continue
-        for attack, refused, detail in attacks(e.address, web.read, web.write):
-            checks.append(
-                Check(
-                    "browser",
-                    f"{e.service} {e} {attack}",
-                    PASS if refused else FAIL,
-                    ("refused: " if refused else "NOT REFUSED: ") + detail,
-                )
-            )
-    return checks
+    """Every HTTP endpoint at once: a hung service costs one timeout, not one per address."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    targets = [
+        (e, BY_NAME[e.service].web)
+        for e in endpoints
+        if e.service in BY_NAME and BY_NAME[e.service].web and e.protocol == "tcp"
+    ]
+    if not targets:
+        return []
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        results = list(pool.map(lambda t: attacks(t[0].address, t[1].read, t[1].write), targets))
+    return [
+        Check(
+            "browser",
+            f"{e.service} {e} {attack}",
+            PASS if refused else FAIL,
+            ("refused: " if refused else "NOT REFUSED: ") + detail,
+        )
+        for (e, _), found in zip(targets, results, strict=True)
+        for attack, refused, detail in found
+    ]

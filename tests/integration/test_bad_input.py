@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import requests
@@ -20,8 +22,14 @@ pytestmark = pytest.mark.integration
 
 def lab_cli(*args, env=None, as_nobody=False):
     prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if as_nobody else []
-    return subprocess.run([*prefix, sys.executable, "-m", "lab", *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})}, cwd="/")
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "lab", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd="/",
+    )
 
 
 def networks_of(project):
@@ -35,16 +43,22 @@ def write(path, text):
 
 # (case, args after `lab`, exit code, what the error line says); {p} is the project, {t} a temp folder.
 CASES = [
-    *[(f"override: {name}", ["up", "--override", "{t}/" + name.replace(" ", "_") + ".yaml"], 2, said)
-      for name, (_, said) in UNSAFE.items()],
+    *[
+        (f"override: {name}", ["up", "--override", "{t}/" + name.replace(" ", "_") + ".yaml"], 2, said)
+        for name, (_, said) in UNSAFE.items()
+    ],
     ("override: malformed YAML", ["up", "--override", "{t}/malformed.yaml"], 2, "the compose files do not load"),
     ("override: missing file", ["up", "--override", "{t}/nope.yaml"], 2, "nope.yaml: no such file"),
     ("port 0", ["up", "--port", "redis=0"], 2, "redis: port 0 is out of range"),
     ("port 65536", ["up", "--port", "redis=65536"], 2, "redis: port 65536 is out of range"),
     ("port abc", ["up", "--port", "redis=abc"], 2, "'abc' is not a number"),
     ("port -1", ["up", "--port", "redis=-1"], 2, "'-1' is not a number"),
-    ("two services, one port", ["up", "--port", "redis=20001", "--port", "api=20001"], 2,
-     "redis and api both want host port 20001"),
+    (
+        "two services, one port",
+        ["up", "--port", "redis=20001", "--port", "api=20001"],
+        2,
+        "api and redis both want host port 20001",
+    ),
     ("unknown service for --port", ["up", "--port", "nosuch=20002"], 2, "unknown service 'nosuch'"),
     ("unknown service for logs", ["logs", "nosuch"], 2, "unknown service 'nosuch'"),
     ("corrupted state.json", ["up"], 2, "corrupt state file"),
@@ -75,9 +89,21 @@ def test_bad_input_is_refused_in_one_line_with_nothing_started(engine_ok, tmp_pa
         assert container_names(project) == [] and networks_of(project) == []
 
 
-def test_a_privileged_port_without_root_is_refused(engine_ok, tmp_path):
-    out = lab_cli("up", "--project", "labtest-nobody", "--port", "redis=80", as_nobody=True,
-                  env={"LAB_STATE_HOME": str(tmp_path), "HOME": str(tmp_path)})
+def test_a_privileged_port_without_root_is_refused(engine_ok):
+    home = tempfile.mkdtemp(prefix="lab-nobody-")
+    os.chmod(home, 0o777)  # the unprivileged user's state home
+    try:
+        out = lab_cli(
+            "up",
+            "--project",
+            "labtest-nobody",
+            "--port",
+            "redis=80",
+            as_nobody=True,
+            env={"LAB_STATE_HOME": home, "HOME": home},
+        )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     assert out.returncode == 2, out.stderr
     assert out.stderr.splitlines()[0] == "lab: error: redis: port 80 is privileged (< 1024) and lab is not root"
 
@@ -112,7 +138,9 @@ def test_a_base_image_that_cannot_be_had_is_refused(engine_ok, monkeypatch, tmp_
     code = cli.main(["up", "--project", name, "--dynamic-ports"])
     err = capsys.readouterr().err.splitlines()
     errors = [line for line in err if line.startswith("lab: error:")]
-    assert code == 1 and errors == ["lab: error: no base image: none present, `docker pull` failed, and mmdebstrap is missing"]
+    assert code == 1 and errors == [
+        "lab: error: no base image: none present, `docker pull` failed, and mmdebstrap is missing"
+    ]
     assert container_names(name) == [] and networks_of(name) == []
 
 
@@ -125,9 +153,13 @@ def with_data(lab_stack):
     api = f"http://127.0.0.1:{p.ports['api']}"
     value = secrets.token_hex(8)
     assert s.put(f"{api}/kv/keep-me", json={"value": value}).status_code == 200
-    before = sorted(c.id for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"}))
+    before = sorted(
+        c.id for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"})
+    )
     yield p
-    after = sorted(c.id for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"}))
+    after = sorted(
+        c.id for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"})
+    )
     assert after == before, "the running stack was touched"
     assert s.get(f"{api}/kv/keep-me").json()["value"] == value
 
