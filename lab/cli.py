@@ -9,10 +9,13 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from lab import addr, composefile, connenv, harden, portplan, stack, verify
+import docker.errors
+
+from lab import addr, composefile, connenv, engine, harden, portplan, stack, verify
 from lab import project as projects
 from lab.catalogue import BY_NAME
 from lab.compose_model import PROJECT as DEFAULT_PROJECT
@@ -277,7 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        except docker.errors.DockerException as exc:  # after connect: translated in one place
+            raise engine.translate(exc) from exc
     except BrokenPipeError:  # `lab … | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -291,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lab: hint: {hint}", file=sys.stderr)
         return 1
     except LabError as exc:
+        if os.environ.get("LAB_DEBUG") == "1":
+            traceback.print_exc()
         if exc.details:
             print(exc.details, file=sys.stderr)
         print(f"lab: error: {exc}", file=sys.stderr)

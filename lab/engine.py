@@ -7,7 +7,7 @@ import functools
 import docker
 import docker.errors
 
-from lab.errors import EngineUnavailable
+from lab.errors import EngineError, EngineUnavailable, LabError
 
 FIXED_IN = (28, 0, 0)  # moby/moby#49325: raw-table DROP for loopback-published ports
 
@@ -46,3 +46,10 @@ def image_id(name: str) -> str | None:
         return client().images.get(name).id
     except docker.errors.ImageNotFound:
         return None
+
+
+def translate(exc: docker.errors.DockerException) -> LabError:
+    """The one place an SDK failure becomes a LabError."""
+    if isinstance(exc, docker.errors.APIError):
+        return EngineError(f"Docker engine error: {exc.explanation or exc}")
+    return EngineUnavailable(f"Docker engine not reachable: {str(exc).splitlines()[0][:160]}")

@@ -153,3 +153,13 @@ class CredentialsLost(LabError):
             f"project {project} has data volumes but no credentials in {folder}",
             f"restore that folder, or drop the data with `lab down --volumes --project {project}`",
         )
+
+
+class NetnsError(LabError):
+    """The neighbour probe could not build or use its network namespace."""
+
+
+class EngineError(LabError):
+    """The engine answered a request with an error (after it was reached)."""
+
+    hint = "check `docker info` and the engine's log; LAB_DEBUG=1 shows where lab was"

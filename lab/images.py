@@ -21,7 +21,7 @@ from lab import engine, tools
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
-from lab.project import state_home
+from lab.project import cache_home
 
 OFFICIAL_BASE = "debian:bookworm-slim"
 LOCAL_BASE = "lab/base:bookworm"  # our own name: a bootstrapped image is not the official one
@@ -128,7 +128,7 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
     """Build the images whose inputs changed; return the services built."""
     base = ensure_base()
     base_id = engine.image_id(base) or base
-    record_path = state_home() / "images.json"  # images are per engine, like the state
+    record_path = cache_home() / "images.json"  # images are per engine; losing this costs a rebuild
     try:
         record = json.loads(record_path.read_text())
     except (FileNotFoundError, ValueError):

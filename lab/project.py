@@ -36,6 +36,15 @@ def state_home() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "lab"
 
 
+def cache_home() -> Path:
+    """What can be rebuilt (which image was built from which inputs): per user and engine, not per project."""
+    explicit = os.environ.get("LAB_CACHE_HOME")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "lab"
+
+
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise UsageError(

@@ -31,14 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab import addr, hostnet
+from lab.errors import NetnsError
 from lab.inventory import Container, Network
 from lab.verify.checks import FAIL, PASS, SKIP, Check
 
 PROBE = Path(__file__).resolve().parent / "netprobe.py"  # stdlib only: starts fast inside the namespace
-
-
-class NetnsError(Exception):
-    pass
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,9 @@ def test_side_by_side_stacks_verify_independently(lab_stack):
         recorded = json.loads((b.state_dir / "state.json").read_text())["ports"]
         assert all(49152 <= port <= 65535 for port in recorded.values())
         assert env["API_URL"] == f"http://127.0.0.1:{recorded['api']}"
-        assert set(recorded.values()).isdisjoint(lab_stack.project.ports.values())
+        # Each recorded port is really b's: published by b's own container.
+        for service, port in recorded.items():
+            assert portplan.ports.container_publishing(port, "tcp") == (f"{b.name}-{service}-1", b.name)
         for name in (b.name, lab_stack.project.name):
             assert lab("verify", "--project", name).returncode == 0
         assert lab("down", "--project", b.name, "--volumes").returncode == 0

@@ -5,27 +5,6 @@ from lab.errors import HardenError
 from lab.inventory import Network
 
 
-def test_loopback_rules_are_tagged_and_cover_both_families():
-    assert [(r.tool, r.destination, r.interface) for r in harden.LOOPBACK] == [
-        ("iptables", "127.0.0.0/8", "lo"),
-        ("ip6tables", "::1/128", "lo"),
-    ]
-    assert harden.LOOPBACK[0].spec() == [
-        "PREROUTING",
-        "-d",
-        "127.0.0.0/8",
-        "!",
-        "-i",
-        "lo",
-        "-m",
-        "comment",
-        "--comment",
-        harden.LOOPBACK_COMMENT,
-        "-j",
-        "DROP",
-    ]
-
-
 def test_one_rule_per_subnet_of_each_network_tagged_with_the_project():
     nets = [Network("p_lab", "br-1", ("172.30.0.0/16", "fd00:1::/64")), Network("p_x", "br-2", ("10.9.0.0/24",))]
     rules = harden.network_rules("p", nets)

@@ -1,6 +1,6 @@
 import pytest
 
-from lab import portplan
+from lab import errors, portplan
 from lab import project as projects
 from lab.errors import UsageError
 
@@ -53,7 +53,7 @@ def test_race_message_is_parsed(tmp_path, monkeypatch):
         "Error response from daemon: driver failed programming external connectivity on endpoint t-redis-1: "
         "Bind for 127.0.0.1:16379 failed: port is already allocated"
     )
-    with pytest.raises(Exception, match=r"redis: 127.0.0.1:16379 is already in use by another process"):
+    with pytest.raises(errors.PortInUse, match=r"redis: 127.0.0.1:16379 is already in use by another process"):
         portplan.explain_race(p, stderr)
     portplan.explain_race(p, "some other failure")  # not a port race: nothing raised
 
@@ -63,5 +63,5 @@ def test_proxy_race_message_is_parsed(tmp_path, monkeypatch):
     p.ports["api"] = 44849
     monkeypatch.setattr(portplan.ports, "holders", lambda ports: [])
     stderr = "Error starting userland proxy: listen tcp4 127.0.0.1:44849: bind: address already in use"
-    with pytest.raises(Exception, match=r"api: 127.0.0.1:44849 is already in use"):
+    with pytest.raises(errors.PortInUse, match=r"api: 127.0.0.1:44849 is already in use"):
         portplan.explain_race(p, stderr)
