@@ -53,7 +53,7 @@ verify: $(STAMP)
 	$(LAB) verify --project $(PROJECT)
 
 harden: $(STAMP)
-	$(LAB) harden
+	$(LAB) harden --project $(PROJECT)
 
 # Tools the tests use (chromium, redis-cli, …) are installed when lab runs as root, else named.
 test: setup

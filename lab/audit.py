@@ -96,6 +96,16 @@ def _networks(name: str, svc: dict[str, Any], project: str, declared: dict[str, 
                     "not the project's own: lab can neither harden nor remove it",
                 )
             )
+        elif (net.get("driver") or "bridge") != "bridge":
+            out.append(
+                Finding(
+                    name,
+                    f"networks.{key}",
+                    f"driver {net.get('driver')}",
+                    False,
+                    "only bridge networks sit behind the host, where lab can guard and probe them",
+                )
+            )
         elif real != f"{project}_{key}":
             out.append(
                 Finding(

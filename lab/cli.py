@@ -100,8 +100,11 @@ def cmd_harden(args: argparse.Namespace) -> int:
         print("\n".join(f"removed {line}" for line in removed) or "nothing to remove")
         return 0
     name = projects.check_name(args.project or DEFAULT_PROJECT)
-    added = harden.apply(harden.wanted(name))
-    print("\n".join(f"added {rule}" for rule in added) or "already hardened")
+    added, removed = harden.sync(name)
+    print(
+        "\n".join([f"added {rule}" for rule in added] + [f"removed stale {line}" for line in removed])
+        or "already hardened"
+    )
     return 0
 
 

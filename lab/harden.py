@@ -93,7 +93,10 @@ def network_rules(project: str, networks: list[inventory.Network]) -> list[Rule]
 def wanted(project: str | None) -> list[Rule]:
     """The hardening decision, made here only: every rule lab wants in place for `project`
     (the loopback pair alone when no project is named, or the project has no network yet)."""
-    return [*LOOPBACK, *(network_rules(project, inventory.networks(project)) if project else [])]
+    from lab import hostnet
+
+    loopback = [r for r in LOOPBACK if r.tool == "iptables" or hostnet.has_ipv6_loopback()]
+    return [*loopback, *(network_rules(project, inventory.networks(project)) if project else [])]
 
 
 def can_harden() -> str | None:
@@ -165,6 +168,23 @@ def tagged(project: str | None = None) -> list[tuple[str, list[str]]]:
             if line.startswith("-A PREROUTING") and prefix in line:
                 found.append((tool, shlex.split(line)[1:]))
     return found
+
+
+def sync(project: str) -> tuple[list[Rule], list[str]]:
+    """Make the raw table hold exactly the rules lab wants for `project`: add the missing, and delete the
+    project's tagged rules for a subnet or bridge it no longer has (left by `docker compose down`, or a
+    network recreated). A stale rule is not harmless: its subnet may go to another network, whose
+    packets it would then drop. Returns (added, removed)."""
+    wanted_rules = wanted(project)
+    keep = {(r.tool, tuple(r.spec()[1:])) for r in wanted_rules}
+    removed = []
+    for tool, spec in tagged(project):
+        if (tool, tuple(spec[1:])) not in keep:
+            proc = _run(tool, "-D", *spec)
+            if proc.returncode != 0:
+                raise HardenError(f"{tool} -t raw -D {' '.join(spec[:3])} failed: {proc.stderr.strip()[:200]}")
+            removed.append(f"{tool} -t raw {' '.join(shlex.quote(s) for s in spec)}")
+    return apply(wanted_rules), removed
 
 
 def remove(project: str | None = None, loopback: bool = False) -> list[str]:

@@ -111,9 +111,10 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
     except (LabError, KeyboardInterrupt) as exc:
         if isinstance(exc, NotReady):
             exc.details = logs_tail(compose, exc.service)
-        if not before:  # nothing was running: leave nothing half-started (volumes are kept)
-            _quiet_down(compose)
-            _drop_rules(project)
+        if not before:  # nothing was running: leave nothing half-started (a fresh project's volumes too)
+            _quiet_down(compose, volumes=fresh)
+            with contextlib.suppress(LabError):
+                _drop_rules(project)
             project.forget_all() if fresh else project.forget_ports()
         if isinstance(exc, ComposeFailed):
             portplan.explain_race(project, exc.stderr)
@@ -128,14 +129,23 @@ def _harden(project: Project) -> None:
             "and `sudo lab verify` to see what a neighbour can reach"
         )
         return
-    for rule in harden.apply(harden.wanted(project.name)):
+    added, removed = harden.sync(project.name)
+    for rule in added:
         say(f"hardened: {rule}")
+    for line in removed:
+        say(f"removed a stale rule: {line}")
 
 
 def _drop_rules(project: Project) -> None:
     """A project's own rules go with its networks (the loopback pair serves every project: it stays)."""
-    if not harden.can_harden():
-        harden.remove(project.name)
+    why = harden.can_harden()
+    if why:
+        say(
+            f"warning: cannot remove project {project.name}'s raw-table rules, if a root run added them ({why}); "
+            f"run `sudo lab harden --undo --project {project.name}`"
+        )
+        return
+    harden.remove(project.name)
 
 
 def _has_volumes(project: Project) -> bool:
@@ -157,9 +167,9 @@ def logs_tail(compose: Compose, service: str, lines: int = 30) -> str:
         return f"(no logs: {exc})"
 
 
-def _quiet_down(compose: Compose) -> None:
+def _quiet_down(compose: Compose, volumes: bool = False) -> None:
     with contextlib.suppress(ComposeFailed):
-        compose.run("down", "--remove-orphans", "--timeout", "5", timeout=120)
+        compose.run("down", "--remove-orphans", "--timeout", "5", *(["--volumes"] if volumes else []), timeout=120)
 
 
 def down(project: Project, volumes: bool = False) -> None:

@@ -36,7 +36,7 @@ def check(project: str, neighbour: list[Check]) -> list[Check]:
     if why:
         return [Check("firewall", "lab's raw-table rules", SKIP, f"cannot read the raw table ({why})")]
     version = engine.version()
-    probed = not any(c.status == SKIP or c.target == "namespace probe" for c in neighbour)
+    probed = not any(c.target == "namespace probe" for c in neighbour)  # the probe itself ran
     checks = []
     for rule in harden.wanted(project):
         target = f"{rule.tool} raw -d {rule.destination} ! -i {rule.interface}"
@@ -45,7 +45,12 @@ def check(project: str, neighbour: list[Check]) -> list[Check]:
             continue
         reached = [c.target for c in neighbour if c.status == FAIL and _guards(rule, c.target)]
         fix = f"run `lab harden --project {project}`"
-        if reached:
+        if rule.interface != "lo":  # the probe tries declared ports only: it cannot vouch for the rest
+            detail = f"missing; {fix}" + (
+                f" (a neighbour reached {len(reached)} target(s) it guards)" if reached else ""
+            )
+            checks.append(Check("firewall", target, FAIL, detail))
+        elif reached:
             checks.append(
                 Check(
                     "firewall",

@@ -274,3 +274,19 @@ def test_each_project_keeps_its_own_rules_and_down_removes_only_its_own(lab_stac
         assert direct_failures(verify.run(a).checks) == []
     finally:
         stop(b)
+
+
+def test_a_stale_rule_of_the_project_is_pruned_when_its_rules_are_put_back(lab_stack, hardened):
+    """A subnet the project no longer has (plain `docker compose down`, a recreated network) must not keep
+    its DROP: the engine may hand that subnet to another network next."""
+    needs_root()
+    p = lab_stack.project
+    stale = harden.Rule("iptables", "198.51.100.0/24", "br-gone000000", harden.project_comment(p.name))
+    subprocess.run(["iptables", "-w", "5", "-t", "raw", "-I", *stale.spec()], check=True)
+    try:
+        added, removed = harden.sync(p.name)
+        assert added == [] and len(removed) == 1 and "198.51.100.0/24" in removed[0]
+        current = harden.network_rules(p.name, inventory.networks(p.name))
+        assert sorted(spec[2] for _, spec in harden.tagged(p.name)) == sorted(r.destination for r in current)
+    finally:
+        harden.delete([stale])

@@ -115,7 +115,10 @@ class Settings:
         return frozenset({(h, p) for h in LOOPBACK_NAMES for p in ports} | {("api", self.api_port)})
 
     def allowed_origins(self) -> frozenset[str]:
-        return frozenset(f"http://{h}:{p}" for h, p in self.allowed_hosts())
+        """Pages of the API itself, as the host's browser loads them: on the published port only (port 5000
+        may be another project's API, or any other local server)."""
+        port = self.published_port() or self.api_port
+        return frozenset(f"http://{h}:{port}" for h in LOOPBACK_NAMES)
 
     def network_addresses(self) -> dict[str, str]:
         return {

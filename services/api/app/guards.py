@@ -10,8 +10,10 @@ middleware (before the /hits fast path), so nothing is answered to a page that i
   The header is parsed by Starlette's own parser (the one TrustedHostMiddleware uses); we compare
   (host, port) pairs, since TrustedHostMiddleware compares names only and answers a bare 400.
 - OriginCheck: a state-changing request (anything but GET/HEAD/OPTIONS) that carries an `Origin` other
-  than this API's own is refused with 403, so a page elsewhere cannot write or use the echo relay, even
-  with `no-cors` or a plain HTML form. No CORS or Private Network Access header is ever granted.
+  than this API's own pages' (on the published port) is refused with 403, so a page elsewhere cannot write
+  or use the echo relay, even with `no-cors` or a plain HTML form; and any request a browser marks
+  `Sec-Fetch-Site: cross-site`/`same-site` (other than a navigation) is refused too. No CORS or Private
+  Network Access header is ever granted.
 (Vite's `server.allowedHosts`, GHSA-vg6x-rcgg-rjx6, and webpack-dev-server's `allowedHosts` exist for
 the same attack.)
 """
@@ -67,7 +69,15 @@ class OriginCheck:
         self.allowed = allowed
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        # Fetch Metadata: a browser says where a request comes from on every request, GETs included (an
+        # <img> pointing at /hits would count). Only our own pages and the user's own navigation get in;
+        # clients that are not browsers send no Sec-Fetch-* header and are unaffected.
+        site = _header(scope, b"sec-fetch-site")
+        if site not in (None, "same-origin", "none") and _header(scope, b"sec-fetch-mode") != "navigate":
+            return await _refuse(send, 403, f"{site} request refused: only this API's own pages may call it")
+        if scope["method"] in SAFE_METHODS:
             return await self.app(scope, receive, send)
         origin = _header(scope, b"origin")
         if origin is None or origin.lower() in self.allowed:

@@ -103,3 +103,19 @@ def test_error_mapping(client):
     assert set(down.json()["checks"]) == {"redis", "postgres", "echo"}
     r = client.delete("/hits")
     assert r.status_code == 405 and r.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    "site, mode, status",
+    [
+        ("cross-site", "no-cors", 403),
+        ("same-site", "cors", 403),
+        ("cross-site", "navigate", 503),
+        ("same-origin", "cors", 503),
+        ("none", "navigate", 503),
+    ],
+)
+def test_fetch_metadata_keeps_other_sites_pages_out_even_for_gets(client, site, mode, status):
+    """An <img src=".../hits"> elsewhere would count a hit: refused. The user's own navigation is not."""
+    r = client.get("/hits", headers={"sec-fetch-site": site, "sec-fetch-mode": mode})
+    assert r.status_code == status  # 503: it got through to the route (redis is down here)
