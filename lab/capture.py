@@ -99,19 +99,18 @@ def flows(packets: list[Packet], names: Names) -> list[Flow]:
 
 
 def names_for(project: Project) -> Names:
-    by_ip, service_ports = {}, defaultdict(set)
+    by_ip, service_ports, service_of = {}, defaultdict(set), {}
     for c in inventory.containers(project.name):
+        service_of[c.name] = c.service
         for ip in c.addresses:
             by_ip[ip] = c.service
         service_ports[c.service] |= set(c.ports)
     for net in inventory.networks(project.name):
         by_ip.update(dict.fromkeys(net.gateways, PROXY))
-    by_port = {(b.host_port, b.protocol): _service_of(b.container, project) for b in inventory.bindings(project.name)}
+    by_port = {
+        (b.host_port, b.protocol): service_of.get(b.container, b.container) for b in inventory.bindings(project.name)
+    }
     return Names(by_ip, by_port, dict(service_ports))
-
-
-def _service_of(container: str, project: Project) -> str:
-    return next((c.service for c in inventory.containers(project.name) if c.name == container), container)
 
 
 def _tcpdump() -> str:
