@@ -66,9 +66,10 @@ def _ports(attrs: dict) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(found))
 
 
-def containers(project: str) -> list[Container]:
-    """Running containers of the project with their addresses on its networks and their ports."""
-    own = {n.name for n in networks(project)}
+def containers(project: str, nets: list[Network] | None = None) -> list[Container]:
+    """Running containers of the project with their addresses on its networks (`nets`, when the caller
+    has listed them already) and their ports."""
+    own = {n.name for n in (networks(project) if nets is None else nets)}
     out = []
     for c in engine.client().containers.list(filters=_mine(project)):
         nets = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}

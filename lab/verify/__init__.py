@@ -40,7 +40,8 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
         raise NoSuchProject(f"project {project.name} has no credentials (was it started with `lab up`?)")
     # Every port the project publishes — the catalogue's and anything an override added.
     ports = {(e.port, e.protocol) for e in project.endpoints()} | {(b.host_port, b.protocol) for b in found}
-    containers, networks = inventory.containers(project.name), inventory.networks(project.name)
+    networks = inventory.networks(project.name)
+    containers = inventory.containers(project.name, networks)
     with ThreadPoolExecutor(max_workers=8) as pool:
         nb = pool.submit(neighbour.check, ports, containers, networks, neighbour_timeout)
         futures = [

@@ -252,6 +252,18 @@ def judge(r: dict) -> Check:
     return Check("neighbour", target, PASS, detail)
 
 
+PROBE_FAILURES = (NetnsError, subprocess.TimeoutExpired, ValueError)
+
+
+def _attempts(
+    ports: set[tuple[int, str]], containers: list[Container], networks: list[Network], ipv6: bool, timeout: float
+) -> list[dict]:
+    """Build the namespace (the project's subnets routed via the host), try every target, remove it."""
+    with neighbour(ipv6, _routed(networks, ipv6)) as n:
+        targets = targets_for(n, ports, ipv6) + direct_targets(list(containers), ipv6)
+        return probe_from(n, targets, timeout) if targets else []
+
+
 def check(
     ports: set[tuple[int, str]], containers: list[Container] = (), networks: list[Network] = (), timeout: float = 0.25
 ) -> list[Check]:
@@ -262,10 +274,8 @@ def check(
         return [Check("neighbour", "namespace probe", SKIP, why)]
     ipv6 = hostnet.has_ipv6_loopback()
     try:
-        with neighbour(ipv6, _routed(networks, ipv6)) as n:
-            targets = targets_for(n, ports, ipv6) + direct_targets(list(containers), ipv6)
-            results = probe_from(n, targets, timeout) if targets else []
-    except (NetnsError, subprocess.TimeoutExpired, ValueError) as exc:
+        results = _attempts(ports, containers, networks, ipv6, timeout)
+    except PROBE_FAILURES as exc:
         return [Check("neighbour", "namespace probe", FAIL, f"could not run: {exc}")]
     checks = [judge(r) for r in results]
     if ports and not ipv6:
@@ -290,12 +300,9 @@ def direct_exposure(project: str, timeout: float = 0.25) -> dict[str, str]:
     why = can_run()
     if why:
         return {c.name: f"unknown ({why})" for c in containers}
-    ipv6 = hostnet.has_ipv6_loopback()
-    networks = inventory.networks(project)
     try:
-        with neighbour(ipv6, _routed(networks, ipv6)) as n:
-            results = probe_from(n, direct_targets(containers, ipv6), timeout)
-    except (NetnsError, subprocess.TimeoutExpired, ValueError) as exc:
+        results = _attempts(set(), containers, inventory.networks(project), hostnet.has_ipv6_loopback(), timeout)
+    except PROBE_FAILURES as exc:
         return {c.name: f"unknown (probe failed: {exc})" for c in containers}
     seen: dict[str, str] = {}
     for r in sorted(results, key=lambda r: r["outcome"] == "error"):  # an answer outweighs a failed attempt
