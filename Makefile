@@ -98,9 +98,15 @@ ci-local: $(ACT_STAMP)
 	  --local-repository $(UPLOAD_ACTION)=$(CURDIR)/.ci/act-standins/upload-artifact \
 	  --env LAB_ARTIFACTS=$(CURDIR)/act-artifacts
 
-bench: setup
-	$(VENV)/bin/python -m tests.bench.stack
-	$(VENV)/bin/python -m tests.bench.api_wrk --project $(PROJECT)
+# Figures next to references measured in the same run; writes docs/benchmarks.md and its plots.
+# BENCH_FLAGS: --quick, --cold (removes lab's images first), --json.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	@touch $@
+
+bench: setup $(BENCH_STAMP)
+	$(LAB) bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import docker.errors
 
-from lab import addr, composefile, connenv, engine, harden, portplan, stack, verify
+from lab import addr, catalogue, composefile, connenv, engine, harden, portplan, stack, timeline, verify
 from lab import project as projects
 from lab.catalogue import BY_NAME
 from lab.compose_model import PROJECT as DEFAULT_PROJECT
@@ -45,6 +45,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    catalogue.preload()
     project = _project(args)
     portplan.apply(project, args.port or [], args.dynamic_ports)
     for f in (Path(f).resolve() for f in args.override or []):
@@ -55,6 +56,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     start = time.monotonic()
     results = stack.up(project, timeout=args.timeout, hardening=not args.no_harden)
     took = time.monotonic() - start
+    timeline.mark("up")
     rows = stack.status(project, results=results)
     print(
         table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail) for r in rows])
@@ -66,7 +68,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.no_verify:
         print("verify: skipped (--no-verify)")
         return 0
+    timeline.mark("verify")
     report = verify.run(project)
+    timeline.mark("verified")
     _print_verify(report, failing_only=True)
     return 0 if report.ok else 1
 
@@ -84,6 +88,7 @@ def _print_verify(report: verify.Report, failing_only: bool = False, took: float
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    catalogue.preload()
     start = time.monotonic()
     report = verify.run(_project(args))
     took = time.monotonic() - start
@@ -212,6 +217,16 @@ def cmd_capture(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from lab import bench
+    from lab.bench import report
+
+    docs = None if args.quick or args.no_docs else projects.ROOT / "docs" / "benchmarks.md"
+    rows, meta = bench.run(bench.Options(json=args.json, quick=args.quick, cold=args.cold, docs=docs), projects.ROOT)
+    print(report.as_json(rows, meta) if args.json else report.text(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab", description="A local multi-service lab on loopback only.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -265,6 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-w", "--write", type=Path, metavar="FILE.pcap", help="also keep the packets (pcap, both interfaces)"
     )
+
+    p = add(
+        "bench", cmd_bench, "lab's speed and size figures next to references measured in the same run", project=False
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object: {machine, rows:[...]}")
+    p.add_argument("--quick", action="store_true", help="3 rounds and short loads; docs/benchmarks.md not written")
+    p.add_argument(
+        "--cold", action="store_true", help="also a fresh clone's `make up` without lab's images (removes them)"
+    )
+    p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and its plots")
 
     add("doctor", cmd_doctor, "can `lab up` succeed here? each fact with a fix")
 

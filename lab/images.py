@@ -13,11 +13,13 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker.errors
 
-from lab import engine, tools
+from lab import engine, timeline, tools
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
@@ -25,16 +27,25 @@ from lab.project import cache_home
 
 OFFICIAL_BASE = "debian:bookworm-slim"
 LOCAL_BASE = "lab/base:bookworm"  # our own name: a bootstrapped image is not the official one
+RECIPE_LABEL = "lab.base.recipe"  # on LOCAL_BASE: which MMDEBSTRAP made it (a changed recipe bootstraps again)
 MMDEBSTRAP = [
     "mmdebstrap",
     "--variant=minbase",
     "--quiet",
+    # merged-/usr set up by mmdebstrap's own hook: otherwise bookworm's init-system-helpers pulls in the
+    # usrmerge package and with it perl, libperl and perl-modules (47 MB no image of ours uses).
+    "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
     # Lean: no man pages, docs or locales in the base, nor in anything apt adds later.
     "--dpkgopt=path-exclude=/usr/share/man/*",
     "--dpkgopt=path-exclude=/usr/share/doc/*",
     "--dpkgopt=path-include=/usr/share/doc/*/copyright",
     "--dpkgopt=path-exclude=/usr/share/locale/*",
     "--dpkgopt=path-exclude=/usr/share/info/*",
+    # What Debian's own docker images do (docker-apt-speedup): no fsync per unpacked file, since a build
+    # that dies midway is thrown away anyway; 56 s -> 32 s for the bootstrap here. No translations
+    # either. Both stay in the image's /etc, so every apt-get in our Dockerfiles gets them too.
+    "--dpkgopt=force-unsafe-io",
+    '--aptopt=Acquire::Languages "none"',
     "bookworm",
     "-",
 ]
@@ -44,11 +55,27 @@ def say(msg: str) -> None:
     print(f"lab: {msg}", file=sys.stderr, flush=True)
 
 
+def recipe() -> str:
+    return hashlib.sha256("\0".join(MMDEBSTRAP[1:]).encode()).hexdigest()[:16]
+
+
+def _base_label(name: str) -> str | None:
+    try:
+        return (engine.client().images.get(name).labels or {}).get(RECIPE_LABEL)
+    except docker.errors.ImageNotFound:
+        return None
+
+
 def ensure_base() -> str:
     """Return the name of a Debian bookworm base image, provisioning one if needed."""
-    for name in (OFFICIAL_BASE, LOCAL_BASE):
-        if engine.image_id(name):
-            return name
+    if engine.image_id(OFFICIAL_BASE):
+        return OFFICIAL_BASE
+    if engine.image_id(LOCAL_BASE):
+        if _base_label(LOCAL_BASE) == recipe() or os.geteuid() != 0:  # without root, the old one still works
+            return LOCAL_BASE
+        say(f"{LOCAL_BASE} was made by an older recipe; bootstrapping it again")
+        bootstrap()
+        return LOCAL_BASE
     say(f"no base image; trying `docker pull {OFFICIAL_BASE}`")
     try:
         engine.client().images.pull(OFFICIAL_BASE)
@@ -69,6 +96,7 @@ def _ensure_mmdebstrap() -> str:
 
 def bootstrap() -> None:
     """mmdebstrap a minbase bookworm and pipe it into `docker import` as LOCAL_BASE."""
+    timeline.mark("bootstrap")
     tool = _ensure_mmdebstrap()
     if os.geteuid() != 0:
         raise BaseImageUnavailable(
@@ -82,6 +110,8 @@ def bootstrap() -> None:
                 "import",
                 "--change",
                 'CMD ["bash"]',
+                "--change",
+                f"LABEL {RECIPE_LABEL}={recipe()}",
                 "--message",
                 "lab base: mmdebstrap minbase bookworm",
                 "-",
@@ -124,6 +154,27 @@ def _failing_step(lines: list[str]) -> str:
     return lines[-1].strip()[:300] if lines else "unknown step"
 
 
+_OUT = threading.Lock()
+
+
+def _build(compose: Compose, service: str) -> ComposeFailed | None:
+    """Build one image, its progress lines prefixed with its name; the failure, if any, is returned."""
+
+    class Prefixed:
+        def write(self, line: str) -> None:
+            with _OUT:
+                sys.stderr.write(f"[{service}] {line}")
+
+    timeline.mark("build", service=service)
+    try:
+        compose.stream("--progress", "plain", "build", service, out=Prefixed())
+    except ComposeFailed as exc:
+        return exc
+    finally:
+        timeline.mark("built", service=service)
+    return None
+
+
 def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str]:
     """Build the images whose inputs changed; return the services built."""
     base = ensure_base()
@@ -142,17 +193,17 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
     ]
     if not stale:
         return []
-    say(f"building {', '.join(stale)} on {base} (progress below)")
+    say(f"building {', '.join(stale)} on {base} (progress below, one line prefix per image)")
     compose.env["LAB_BASE_IMAGE"] = base
-    try:
-        compose.stream("--progress", "plain", "build", *stale)
-    except ComposeFailed as exc:
-        lines = exc.stderr.splitlines()
-        step = _failing_step(lines)
-        failed = next((s for s in stale if step.startswith(f"[{s} ")), None) or next(
-            (s for s in stale if any(f"[{s} " in ln for ln in lines[-40:])), stale[0]
-        )
-        raise BuildFailed(failed, step, "\n".join(lines[-25:])) from exc
+    # One compose build per image, all at once: compose's own build (no buildx here) goes in depends_on
+    # order, which left api waiting for the other three. BuildKit still runs a step shared by two
+    # Dockerfiles (the python layer of echo and api) once.
+    with ThreadPoolExecutor(max_workers=len(stale)) as pool:
+        outcomes = list(pool.map(lambda name: _build(compose, name), stale))
+    for name, failure in zip(stale, outcomes, strict=True):
+        if failure is not None:
+            lines = failure.stderr.splitlines()
+            raise BuildFailed(name, _failing_step(lines), "\n".join(lines[-25:])) from failure
     for name in stale:
         spec = next(s for s in SERVICES if s.name == name)
         record[name] = {"hash": wanted[name], "id": engine.image_id(spec.image)}

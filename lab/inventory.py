@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lab import engine
+from lab.compose_cli import ContainerState, Publisher
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -82,6 +83,38 @@ def containers(project: str, nets: list[Network] | None = None) -> list[Containe
         )
         out.append(Container(c.name, c.labels.get(SERVICE_LABEL, c.name), addresses, _ports(c.attrs)))
     return sorted(out, key=lambda c: c.name)
+
+
+def states(project: str) -> list[ContainerState]:
+    """What `compose ps --all` says of the project's service containers, from the engine directly: the
+    same labels compose filters on, at ~20 ms instead of a compose process (~0.2 s), which the
+    readiness loop pays on every round."""
+    out = []
+    labels = [f"{PROJECT_LABEL}={project}", "com.docker.compose.oneoff=False"]
+    for c in engine.client().containers.list(all=True, filters={"label": labels}):
+        state = c.attrs.get("State") or {}
+        pubs = tuple(
+            Publisher(
+                entry.get("HostIp", ""),
+                int(key.partition("/")[0]),
+                int(entry.get("HostPort") or 0),
+                key.partition("/")[2] or "tcp",
+            )
+            for key, entries in (c.ports or {}).items()
+            for entry in entries or []
+        )
+        out.append(
+            ContainerState(
+                c.labels.get(SERVICE_LABEL, ""),
+                c.name,
+                state.get("Status", ""),
+                (state.get("Health") or {}).get("Status", ""),
+                int(state.get("ExitCode") or 0),
+                pubs,
+                c.id,
+            )
+        )
+    return sorted(out, key=lambda s: s.service)
 
 
 def bindings(project: str) -> list[Binding]:

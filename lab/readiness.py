@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from lab import timeline
 from lab.catalogue import BY_NAME, Endpoint
 from lab.catalogue.spec import Credentials
 from lab.errors import NotReady, ProbeFailed
@@ -58,6 +59,8 @@ def wait_until_ready(
     while True:
         for result in probe(pending, creds):
             (done if result.ok else last)[result.endpoint] = result
+            if result.ok:
+                timeline.mark("ready", service=result.endpoint.service, endpoint=str(result.endpoint))
         pending = [e for e in pending if e not in done]
         if not pending:
             return [done[e] for e in endpoints]

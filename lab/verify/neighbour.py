@@ -16,7 +16,6 @@ exact addresses of the project's own containers, read from the engine: never a r
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import random
 import secrets
@@ -24,18 +23,15 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from lab import addr, hostnet
 from lab.errors import NetnsError
 from lab.inventory import Container, Network
+from lab.verify import netprobe
 from lab.verify.checks import FAIL, PASS, SKIP, Check
-
-PROBE = Path(__file__).resolve().parent / "netprobe.py"  # stdlib only: starts fast inside the namespace
 
 
 @dataclass(frozen=True)
@@ -148,8 +144,9 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
             )
         yield n
     finally:
-        subprocess.run(["ip", "netns", "del", n.netns], capture_output=True)  # takes the veth pair with it
+        # The pair first (synchronous; `netns del` frees the peer only later, in the kernel's own time).
         subprocess.run(["ip", "link", "del", n.host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", n.netns], capture_output=True)
         if in_main:
             signal.signal(signal.SIGTERM, previous)
 
@@ -161,27 +158,11 @@ def _is_main_thread() -> bool:
 
 
 def probe_from(n: Neighbour, targets: list[dict], timeout: float) -> list[dict]:
-    sysctls = ("net.ipv4.conf.all.route_localnet=1", f"net.ipv4.conf.{n.ns_if}.route_localnet=1")
-    proc = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            n.netns,
-            "sh",
-            "-c",
-            f'sysctl -q -w {" ".join(sysctls)} && exec "$0" -I -S "$1"',
-            sys.executable,
-            str(PROBE),
-        ],
-        input=json.dumps({"timeout": timeout, "targets": targets}),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    if proc.returncode != 0:
-        raise NetnsError(f"probe inside {n.netns} failed: {proc.stderr.strip()[-200:]}")
-    return json.loads(proc.stdout)
+    sysctls = {"ipv4/conf/all/route_localnet": "1", f"ipv4/conf/{n.ns_if}/route_localnet": "1"}
+    try:
+        return netprobe.inside(n.netns, sysctls, targets, timeout)
+    except OSError as exc:
+        raise NetnsError(f"probe inside {n.netns} failed: {exc}") from exc
 
 
 def targets_for(n: Neighbour, ports: set[tuple[int, str]], ipv6: bool = True) -> list[dict]:

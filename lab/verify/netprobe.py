@@ -1,19 +1,26 @@
-"""Runs INSIDE the neighbour namespace: try every target, print what happened to each (JSON).
+"""Runs INSIDE the neighbour namespace: try every target, say what happened to each.
 
-Input (stdin): {"timeout": s, "targets": [{"host", "port", "protocol", "family": 4|6, ...}]}.
-Each result gets an `outcome`: "open" (a TCP handshake completed, or a UDP datagram came back),
-"refused" (something answered no), "dropped" (silence until the timeout) or "error" (the attempt
-itself failed: nothing was tested). The caller judges; this file only reports (stdlib only, and it
-cannot import lab: it runs with -I -S inside the namespace).
+`inside(netns, targets, timeout)` moves one fresh thread into the namespace (setns(2) acts on the
+calling thread only, and threads it starts inherit it), sets the namespace's sysctls and tries the
+targets from there; the thread ends with the probe, so no thread of the process's pools ever joins
+the namespace. Before, this was a python started by `ip netns exec` through sh and sysctl: four
+process starts, ~0.1-0.2 s of every verify.
+
+Targets: [{"host", "port", "protocol", "family": 4|6, ...}]. Each result gets an `outcome`: "open" (a
+TCP handshake completed, or a UDP datagram came back), "refused" (something answered no), "dropped"
+(silence until the timeout) or "error" (the attempt itself failed: nothing was tested). The caller
+judges; this module only reports.
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
 import os
 import socket
-import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
+
+CLONE_NEWNET = 0x40000000
 
 
 def attempt(target: dict, timeout: float) -> dict:
@@ -40,14 +47,37 @@ def attempt(target: dict, timeout: float) -> dict:
     return result
 
 
-def main() -> int:
-    request = json.load(sys.stdin)
-    targets, timeout = request["targets"], float(request.get("timeout", 0.3))
-    with ThreadPoolExecutor(max_workers=max(1, min(64, len(targets)))) as pool:
-        results = list(pool.map(lambda t: attempt(t, timeout), targets))
-    json.dump(results, sys.stdout)
-    return 0
+def _setns(path: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns {path}: {os.strerror(err)}")
+    finally:
+        os.close(fd)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def inside(netns: str, sysctls: dict[str, str], targets: list[dict], timeout: float) -> list[dict]:
+    """Try every target from inside `netns` (named by `ip netns add`), after writing `sysctls` there
+    (/proc/sys paths relative to /proc/sys/net, e.g. "ipv4/conf/all/route_localnet": "1")."""
+    results: list[dict] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _setns(f"/run/netns/{netns}")
+            for key, value in sysctls.items():  # /proc/sys/net is the calling thread's namespace's
+                with open(f"/proc/sys/net/{key}", "w") as f:
+                    f.write(value)
+            with ThreadPoolExecutor(max_workers=max(1, min(64, len(targets)))) as pool:
+                results.extend(pool.map(lambda t: attempt(t, timeout), targets))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name=f"netns-{netns}")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return results

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from lab import audit, composefile
 from lab.compose_cli import Compose
 from lab.errors import ComposeFailed
+from lab.stack import effective_config
 from lab.verify.checks import FAIL, PASS, Check
 
 
@@ -20,7 +20,7 @@ def audit_config(config: dict, project: str) -> list[Check]:
 
 def check(compose: Compose, root: Path) -> list[Check]:
     try:
-        config = json.loads(compose.run("config", "--format", "json", timeout=60).stdout)
+        config = effective_config(compose)  # `lab up` asked compose already in this process: not again
     except (ComposeFailed, ValueError) as exc:
         return [Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")]
     checks = audit_config(config, compose.project)

@@ -109,6 +109,7 @@ def test_compose_missing_is_refused_naming_the_fix(engine_ok, monkeypatch, tmp_p
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("LAB_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setattr(compose_cli, "_bundled_binary", lambda: None)
+    monkeypatch.setattr(compose_cli, "_plugin_binary", lambda: None)
     compose_cli.find_compose.cache_clear()
     try:
         code = cli.main(["up", "--project", "labtest-nocompose"])

