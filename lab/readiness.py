@@ -38,26 +38,40 @@ def probe_all(endpoints: list[Endpoint], creds: Credentials, timeout: float = 2.
         return list(pool.map(lambda e: probe_one(e, creds, timeout), endpoints))
 
 
+# A round of probes lasts as long as its slowest: a UDP probe of an echo not up yet waits out its whole
+# timeout (docker-proxy takes the datagram, nobody answers). Short at first, since an up service answers
+# within milliseconds; longer once the wait drags on, so a very loaded machine still gets its answers.
+FIRST_PROBE_TIMEOUT = 0.3
+LATE_PROBE_TIMEOUT = 2.0
+LATE_AFTER = 5.0
+
+
+def _probe_rounds(endpoints: list[Endpoint], creds: Credentials, waited: float) -> list[Result]:
+    return probe_all(endpoints, creds, FIRST_PROBE_TIMEOUT if waited < LATE_AFTER else LATE_PROBE_TIMEOUT)
+
+
 def wait_until_ready(
     endpoints: list[Endpoint],
     creds: Credentials,
     timeout: float = 180.0,
-    interval: float = 0.2,
+    interval: float = 0.1,
     check_alive: Callable[[], str | None] = lambda: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    probe: Callable[[list[Endpoint], Credentials], list[Result]] = probe_all,
+    probe: Callable[[list[Endpoint], Credentials], list[Result]] | None = None,
 ) -> list[Result]:
     """Return once every endpoint answered; raise NotReady naming the laggard otherwise.
 
     `check_alive` returns the name of a service whose container died (then waiting is pointless).
     """
-    deadline = clock() + timeout
+    start = clock()
+    deadline = start + timeout
     pending = list(endpoints)
     done: dict[Endpoint, Result] = {}
     last: dict[Endpoint, Result] = {}
     while True:
-        for result in probe(pending, creds):
+        found = probe(pending, creds) if probe else _probe_rounds(pending, creds, clock() - start)
+        for result in found:
             (done if result.ok else last)[result.endpoint] = result
             if result.ok:
                 timeline.mark("ready", service=result.endpoint.service, endpoint=str(result.endpoint))

@@ -54,7 +54,7 @@ def test_timeout_names_the_service_and_last_reason():
         r"\(last: connection refused\)",
     ):
         wait_until_ready([E1, E2], CREDS, timeout=5, clock=t.clock, sleep=t.sleep, probe=probe)
-    assert t.now == pytest.approx(5.0)
+    assert 5.0 - 1e-9 <= t.now <= 5.1 + 1e-9  # gives up at the first poll at or past the deadline
 
 
 def test_a_dead_container_ends_the_wait_at_once():
@@ -65,3 +65,14 @@ def test_a_dead_container_ends_the_wait_at_once():
             [E1], CREDS, timeout=100, clock=t.clock, sleep=t.sleep, probe=probe, check_alive=lambda: "postgres"
         )
     assert len(calls) == 1
+
+
+def test_rounds_are_short_while_services_come_up_and_longer_later(monkeypatch):
+    from lab import readiness
+
+    seen = []
+    monkeypatch.setattr(readiness, "probe_all", lambda eps, creds, timeout: seen.append(timeout) or [])
+    readiness._probe_rounds([E1], CREDS, waited=0.5)
+    readiness._probe_rounds([E1], CREDS, waited=30)
+    assert seen == [readiness.FIRST_PROBE_TIMEOUT, readiness.LATE_PROBE_TIMEOUT]
+    assert readiness.FIRST_PROBE_TIMEOUT < 1 <= readiness.LATE_PROBE_TIMEOUT
