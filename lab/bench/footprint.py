@@ -17,7 +17,8 @@ def image_bytes() -> tuple[int, dict[str, int]]:
     share. A layer is known by its history entry (instruction, creation time, size): two images built
     from the same cached step (the python layer of echo and api, the base) carry the identical entry."""
     client = engine.client()
-    names = [s.image for s in SERVICES] + [b for b in (OFFICIAL_BASE, LOCAL_BASE) if engine.image_id(b)][:1]
+    base = [b for b in (OFFICIAL_BASE, LOCAL_BASE) if engine.image_id(b)][:1]
+    names = base + [s.image for s in SERVICES]  # the base first: each image's own share is what it adds
     seen: dict[tuple, int] = {}
     own: dict[str, int] = {}
     for name in names:
