@@ -67,7 +67,6 @@ def run(opts: Options, root: Path) -> tuple[list[Row], dict]:
     }
     _leftovers()
     if opts.cold:
-        cold.announce(root)
         for line in cold.clear(root):
             say(f"removed {line}")
     state = tempfile.mkdtemp(prefix="lab-bench-state-")

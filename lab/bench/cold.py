@@ -52,6 +52,7 @@ def clear(root: Path) -> list[str]:
             f"--cold removes lab's images, and project(s) {', '.join(users)} still have containers on them",
             "take them down first: lab down --project NAME",
         )
+    announce(root)
     steps = _steps(root)
     cache = [
         b["ID"]

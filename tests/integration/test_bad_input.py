@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from lab import cli, compose_cli, engine, images, tools
+from lab.catalogue import SERVICES
 from tests.integration.names import container_names
 from tests.integration.test_exposure import UNSAFE
 
@@ -184,3 +185,14 @@ def test_bad_input_against_a_stack_with_data_changes_nothing(with_data, tmp_path
     finally:
         p.state_file.write_text(state)
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 2, out.stderr
+
+
+def test_bench_cold_refuses_while_a_stack_uses_labs_images(lab_stack):
+    """`lab bench --cold` removes lab's images: never from under running containers."""
+    before = {s.image: engine.image_id(s.image) for s in SERVICES}
+    out = lab_cli("bench", "--cold", "--no-docs")
+    lines = out.stderr.splitlines()
+    assert out.returncode == 2, out.stderr
+    assert lines[-2].startswith("lab: error: --cold removes lab's images") and lab_stack.project.name in lines[-2]
+    assert lines[-1] == "lab: hint: take them down first: lab down --project NAME"
+    assert {s.image: engine.image_id(s.image) for s in SERVICES} == before
