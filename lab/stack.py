@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import audit, composefile, credentials, engine, harden, images, inventory, portplan, timeline
+from lab import audit, composefile, credentials, engine, harden, images, inventory, networks, portplan, timeline
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
 from lab.errors import (
@@ -122,13 +122,12 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         if paused:  # compose cannot start or recreate a paused container: resume it first
             say(f"resuming paused {', '.join(paused)}")
             compose.run("unpause", *paused)
-        # Networks and containers first, then lab's rules for those networks, then start: a port is
-        # published only at start, so no neighbour ever sees it before the rules are in place.
+        # The networks first (made by lab, as compose would: lab/networks.py), then lab's rules for their
+        # subnets, then compose creates and starts the containers: no port is published before the rules.
         fingerprint = _fingerprint(config)
         unchanged = _unchanged(project, config, fingerprint)
-        if not unchanged:
-            timeline.mark("create")
-            compose.run("up", "--no-start", "--no-build", "--pull", "never", "--remove-orphans")
+        timeline.mark("create")
+        made = networks.ensure(config, project.name, find_compose()[1])
         timeline.mark("harden")
         if hardening:
             _harden(project)
@@ -137,6 +136,11 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
             say("every container is running as configured: nothing to start")
         else:
             compose.run("up", "--detach", "--no-build", "--pull", "never", "--remove-orphans")
+            again = networks.replaced(made)
+            if again:  # not what compose does today (see lab/networks.py): if it ever does, rules follow
+                say(f"warning: compose replaced network(s) {', '.join(again)}; applying lab's rules to them now")
+                if hardening:
+                    _harden(project)
         timeline.mark("wait")
         results = wait_until_ready(
             project.endpoints(hosts=project.hosts[:1]),

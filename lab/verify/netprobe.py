@@ -18,7 +18,6 @@ import ctypes
 import os
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 CLONE_NEWNET = 0x40000000
 
@@ -70,12 +69,28 @@ def inside(netns: str, sysctls: dict[str, str], targets: list[dict], timeout: fl
             for key, value in sysctls.items():  # /proc/sys/net is the calling thread's namespace's
                 with open(f"/proc/sys/net/{key}", "w") as f:
                     f.write(value)
-            with ThreadPoolExecutor(max_workers=max(1, min(64, len(targets)))) as pool:
-                results.extend(pool.map(lambda t: attempt(t, timeout), targets))
+            # One daemon thread per target, started from here so each inherits the namespace (not a
+            # ThreadPoolExecutor: its workers are joined at interpreter exit, so a SIGTERM'd verify
+            # would wait out every probe's timeout before it could leave).
+            slots: list[dict] = [{} for _ in targets]
+
+            def one(i: int) -> None:
+                slots[i] = attempt(targets[i], timeout)
+
+            for start in range(0, len(targets), 64):
+                batch = [
+                    threading.Thread(target=one, args=(i,), daemon=True)
+                    for i in range(start, min(start + 64, len(targets)))
+                ]
+                for t in batch:
+                    t.start()
+                for t in batch:
+                    t.join()
+            results.extend(slots)
         except BaseException as exc:  # handed to the caller's thread, raised there
             failure.append(exc)
 
-    thread = threading.Thread(target=run, name=f"netns-{netns}")
+    thread = threading.Thread(target=run, name=f"netns-{netns}", daemon=True)
     thread.start()
     thread.join()
     if failure:

@@ -79,7 +79,7 @@ def test_a_hung_service_is_reported_within_budget_and_resumed_by_up(faulty, serv
     assert out.returncode == 1 and took_verify < HANG and service in failing_services(out.stdout)
     rows = {r["service"]: r for r in json.loads(status.stdout)["services"]}
     assert status.returncode == 1 and took_status < HANG
-    assert rows[service]["state"] == "paused" and rows[service]["detail"] != "answers"
+    assert rows[service]["state"].startswith("paused") and rows[service]["detail"] != "answers"
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming paused {service}" in resumed.stderr
 
