@@ -13,6 +13,13 @@ PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 
 
+def _made_by_compose(project: str) -> dict[str, list[str]]:
+    """The project's containers as compose made them (`up`, or `run`: the `oneoff` label says which).
+    An image compose built carries the project and service labels too, and any container run from it
+    inherits them: without `oneoff`, such a stray would count as one of the project's services."""
+    return {"label": [f"{PROJECT_LABEL}={project}", "com.docker.compose.oneoff"]}
+
+
 def _mine(project: str) -> dict[str, list[str]]:
     return {"label": [f"{PROJECT_LABEL}={project}"]}
 
@@ -72,7 +79,7 @@ def containers(project: str, nets: list[Network] | None = None) -> list[Containe
     has listed them already) and their ports."""
     own = {n.name for n in (networks(project) if nets is None else nets)}
     out = []
-    for c in engine.client().containers.list(filters=_mine(project)):
+    for c in engine.client().containers.list(filters=_made_by_compose(project)):
         nets = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
         addresses = tuple(
             a
@@ -120,7 +127,7 @@ def states(project: str) -> list[ContainerState]:
 def bindings(project: str) -> list[Binding]:
     """Published ports of the project's running containers (`NetworkSettings.Ports`)."""
     out = []
-    for c in engine.client().containers.list(filters=_mine(project)):
+    for c in engine.client().containers.list(filters=_made_by_compose(project)):
         for key, entries in (c.ports or {}).items():
             port, _, proto = key.partition("/")
             for entry in entries or []:
@@ -163,7 +170,7 @@ def _pid1(pid: int) -> tuple[int | None, int | None]:
 
 def lockdown(project: str) -> list[Lockdown]:
     out = []
-    for c in engine.client().containers.list(filters=_mine(project)):
+    for c in engine.client().containers.list(filters=_made_by_compose(project)):
         host, cfg = c.attrs.get("HostConfig") or {}, c.attrs.get("Config") or {}
         uid, cap = _pid1(int((c.attrs.get("State") or {}).get("Pid") or 0))
         out.append(

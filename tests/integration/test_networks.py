@@ -36,3 +36,22 @@ def test_compose_uses_the_network_lab_made_and_down_removes_it(engine_ok, tmp_pa
     finally:
         subprocess.run([*base, "down", "--timeout", "1"], capture_output=True)
     assert engine.client().networks.list(names=[f"{project}_lab"]) == []
+
+
+def test_a_container_that_only_inherited_the_project_label_is_not_the_projects(lab_stack):
+    """Images compose builds carry its project and service labels; a container run from one inherits
+    them. It is not one of the project's services: inventory (and so verify) leaves it out."""
+    from lab import inventory
+
+    p = lab_stack.project
+    stray = engine.client().containers.run(
+        "lab/echo:local",
+        detach=True,
+        labels={"com.docker.compose.project": p.name, "com.docker.compose.service": "api"},
+    )
+    try:
+        names = {c.name for c in inventory.containers(p.name)} | {c.name for c in inventory.states(p.name)}
+        assert stray.name not in names
+        assert {c.service for c in inventory.states(p.name)} == {"echo", "api", "redis", "postgres"}
+    finally:
+        stray.remove(force=True)
