@@ -84,6 +84,8 @@ class Deps:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.redis: aioredis.Redis | None = None
+        self.redis_hits: aioredis.Redis | None = None
+        self.redis_reads: aioredis.Redis | None = None
         self.pg: psycopg_pool.AsyncConnectionPool | None = None
         self.schema_ready = asyncio.Event()
         self._schema_lock = asyncio.Lock()
@@ -108,6 +110,12 @@ class Deps:
             client_name="lab-api",
         )
         self.redis = aioredis.Redis(connection_pool=pool)
+        # The coalescers of counter.py keep at most one command in flight each, so each holds a connection
+        # of its own from the same pool (redis-py's single_connection_client) rather than asking the pool
+        # for one per command (condition, lock, timeout, health check): measured in the api's image, 63 ->
+        # ~45 µs of CPU per command, and the hot reads never queue behind other requests for a connection.
+        self.redis_hits = aioredis.Redis(connection_pool=pool, single_connection_client=True)
+        self.redis_reads = aioredis.Redis(connection_pool=pool, single_connection_client=True)
 
         self.pg = psycopg_pool.AsyncConnectionPool(
             conninfo="",
@@ -146,9 +154,21 @@ class Deps:
         if self.pg is not None:
             with contextlib.suppress(Exception):
                 await self.pg.close(timeout=1.0)
+        for client in (self.redis_hits, self.redis_reads):  # their connections go back to the pool first
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose(close_connection_pool=False)
         if self.redis is not None:
             with contextlib.suppress(Exception):
                 await self.redis.aclose(close_connection_pool=True)
+
+    # -- redis access -------------------------------------------------------
+    async def redis_mget(self, keys: list[str]) -> list[str | None]:
+        """The string values of `keys` in one MGET, on the connection kept for it. None stands for a
+        missing key *and* for a key holding another type (where GET would fail with WRONGTYPE): ask GET
+        when that difference matters."""
+        assert self.redis_reads is not None
+        return await self.redis_reads.mget(keys)
 
     # -- postgres access ---------------------------------------------------
     def pg_connection(self, timeout: float | None = None):

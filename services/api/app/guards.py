@@ -27,11 +27,16 @@ from starlette._utils import parse_host_header  # Starlette's Host parser (valid
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _header(scope, name: bytes) -> str | None:
+def _raw_header(scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1")
+            return value
     return None
+
+
+def _header(scope, name: bytes) -> str | None:
+    value = _raw_header(scope, name)
+    return None if value is None else value.decode("latin-1")
 
 
 async def _refuse(send, status: int, detail: str) -> None:
@@ -51,11 +56,22 @@ class HostCheck:
         self.app = app
         self.allowed = allowed
         self.listing = ", ".join(sorted(f"{h}:{p}" for h, p in allowed))
+        # The usual spelling of each allowed pair, as raw header bytes: a hit here skips the parser. Kept
+        # only where the parser gives the same answer, so the check itself is unchanged.
+        spellings = {f"{h}:{p}": (h, p) for h, p in allowed}
+        self.exact = frozenset(
+            raw.encode("latin-1")
+            for raw, pair in spellings.items()
+            if (parsed := parse_host_header(raw)) and (parsed.host.lower(), int(parsed.port or 0)) == pair
+        )
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        raw = _header(scope, b"host")
+        value = _raw_header(scope, b"host")
+        if value in self.exact:
+            return await self.app(scope, receive, send)
+        raw = None if value is None else value.decode("latin-1")
         parsed = parse_host_header(raw)
         port = int(parsed.port) if parsed and parsed.port else None
         if parsed and (parsed.host.lower(), port) in self.allowed:

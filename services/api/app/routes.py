@@ -38,11 +38,13 @@ HITS_KEY = "lab:hits"
 router = APIRouter()
 
 
-def get_deps(request: Request) -> Deps:
+# `async def` on purpose: FastAPI runs a plain `def` dependency in the thread pool, a thread hop and
+# GIL hand-off on every request for what is an attribute read.
+async def get_deps(request: Request) -> Deps:
     return request.app.state.deps
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

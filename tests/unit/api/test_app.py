@@ -40,8 +40,8 @@ def test_any_other_host_is_refused_with_421_naming_the_accepted_ones(client, hos
     assert f"127.0.0.1:{PUBLISHED}" in r.json()["detail"] and f"[::1]:{PUBLISHED}" in r.json()["detail"]
 
 
-def test_the_host_check_covers_the_hits_fast_path_and_every_method(client):
-    for method, path in (("GET", "/hits"), ("GET", "/"), ("PUT", "/kv/a"), ("OPTIONS", "/kv/a")):
+def test_the_host_check_covers_the_fast_paths_and_every_method(client):
+    for method, path in (("GET", "/hits"), ("GET", "/kv/a"), ("GET", "/"), ("PUT", "/kv/a"), ("OPTIONS", "/kv/a")):
         assert client.request(method, path, headers={"host": "rebind.test:15000"}).status_code == 421
 
 
@@ -119,3 +119,16 @@ def test_fetch_metadata_keeps_other_sites_pages_out_even_for_gets(client, site, 
     """An <img src=".../hits"> elsewhere would count a hit: refused. The user's own navigation is not."""
     r = client.get("/hits", headers={"sec-fetch-site": site, "sec-fetch-mode": mode})
     assert r.status_code == status  # 503: it got through to the route (redis is down here)
+
+
+def test_the_host_checks_shortcut_accepts_only_what_the_parser_accepts(settings):
+    """HostCheck answers the usual spellings from a set; each of them must parse to an allowed pair."""
+    from starlette._utils import parse_host_header
+
+    from app.guards import HostCheck
+
+    check = HostCheck(None, settings.allowed_hosts())
+    assert {f"127.0.0.1:{PUBLISHED}".encode(), f"[::1]:{PUBLISHED}".encode(), b"api:5000"} <= check.exact
+    for raw in check.exact:
+        parsed = parse_host_header(raw.decode("latin-1"))
+        assert (parsed.host.lower(), int(parsed.port)) in settings.allowed_hosts()

@@ -1,4 +1,4 @@
-"""The API's coalescing hit counter (services/api/app/counter.py), against a fake INCRBY."""
+"""The API's coalescing round trips (services/api/app/counter.py), against a fake INCRBY and a fake GET."""
 
 import asyncio
 import importlib.util
@@ -57,36 +57,39 @@ def test_a_failure_reaches_every_caller_of_the_batch_and_the_next_batch_still_ru
     assert all(isinstance(r, ConnectionError) for r in results) and after == 1
 
 
-def test_the_fast_path_answers_plain_get_hits_and_passes_everything_else_on():
-    class State:
-        hits = None
-
-    class App:
-        state = State()
-
-    seen = []
-
-    async def downstream(scope, receive, send):
-        seen.append((scope["path"], scope["query_string"]))
+def test_every_caller_gets_its_own_result_or_its_own_error():
+    """One batch, one round trip; an error for one item (WRONGTYPE for one key) reaches only its caller."""
 
     async def go():
-        store = Store()
-        App.state.hits = counter.CoalescingCounter(store.incrby)
-        mw = counter.HitsFastPath(downstream)
-        sent = []
+        batches = []
 
-        async def send(message):
-            sent.append(message)
+        async def get_many(keys):
+            batches.append(list(keys))
+            await asyncio.sleep(0.01)
+            return [ValueError(k) if k == "bad" else k.upper() for k in keys]
 
-        base = {"type": "http", "method": "GET", "app": App, "query_string": b""}
-        await mw(base | {"path": "/hits"}, None, send)
-        await mw(base | {"path": "/hits", "query_string": b"peek=true"}, None, send)
-        await mw(base | {"path": "/kv/x"}, None, send)
-        await mw(base | {"path": "/hits", "method": "POST"}, None, send)
-        store.fail = True
-        await mw(base | {"path": "/hits"}, None, send)  # redis down: the route answers (503 naming redis)
-        return sent
+        c = counter.Coalescer(get_many)
+        first = await c("x")  # a lone caller: a batch of one
+        rest = await asyncio.gather(c("a"), c("bad"), c("b"), return_exceptions=True)
+        return first, rest, batches
 
-    sent = asyncio.run(go())
-    assert [m.get("status") for m in sent] == [200, None] and sent[1]["body"] == b'{"hits":1}'
-    assert seen == [("/hits", b"peek=true"), ("/kv/x", b""), ("/hits", b""), ("/hits", b"")]
+    first, rest, batches = asyncio.run(go())
+    assert first == "X" and rest[0] == "A" and rest[2] == "B"
+    assert isinstance(rest[1], ValueError) and str(rest[1]) == "bad"
+    assert batches == [["x"], ["a", "bad", "b"]]
+
+
+def test_a_caller_that_goes_away_does_not_disturb_the_batch():
+    async def go():
+        async def run(items):
+            await asyncio.sleep(0.01)
+            return items
+
+        c = counter.Coalescer(run)
+        leaving = asyncio.ensure_future(c(1))
+        staying = asyncio.ensure_future(c(2))
+        await asyncio.sleep(0)
+        leaving.cancel()
+        return await staying, await c(3)
+
+    assert asyncio.run(go()) == (2, 3)
