@@ -152,7 +152,7 @@ METHOD = [
     "included), next to a compose command on the same project.",
     "Echo: one TCP connection per measurement through the published port (docker-proxy), 64 B and 64 KiB "
     "round trips timed one by one, and a stream of writes of that size read back by a second thread; the "
-    "reference is a socat echo container (`socat TCP-LISTEN,fork PIPE`) on the project's network, locked "
+    "reference is a socat echo container (`socat TCP-LISTEN:…,fork EXEC:cat`) on the project's network, locked "
     "down the same way and published the same way.",
     "API: wrk, 64 connections, on 127.0.0.1, against the API and a bare ASGI hello in the same image.",
     "Images on disk: the unique bytes of lab's images and their base, a layer shared by two images once.",

@@ -83,13 +83,32 @@ def cold_up(root: Path, project: str, port_flags: list[str], env: dict[str, str]
         subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(root), str(clone)], check=True)
         argv = ["make", "-C", str(clone), "up", f"PROJECT={project}", f"UP_FLAGS={' '.join(port_flags)}"]
         run = timed(argv, env=env, project=project)
-    marks = {m["event"]: m["t"] - run.started for m in run.marks if m["event"] not in ("ready", "build", "built")}
-    note = ", ".join(f"{k} at {v:.0f} s" for k, v in marks.items() if k in ("bootstrap", "images", "create", "up"))
+    note, marks = summary(run.marks, run.seconds, run.started)
     row = Row(
         "cold `make up`: fresh clone, no lab image or build cache",
         Series([run.seconds], "s"),
         target=COLD,
-        note=note + " (pip's own download cache is this machine's)",
+        note=note + "; pip's own download cache is this machine's",
         detail={"marks": marks},
     )
     return row, run
+
+
+def summary(marks: list[dict], seconds: float, started: float = 0.0) -> tuple[str, dict]:
+    """Where a cold `make up` went, from lab's own marks (seconds from the command's start)."""
+    rel = [(m["event"], m.get("service"), m["t"] - started) for m in marks]
+    first = {}
+    for event, _, t in rel:
+        first.setdefault(event, t)
+    built = {svc: t for event, svc, t in rel if event == "built"}
+    phases = {
+        "setup (venv, pip, Compose)": first.get("audit", 0.0),
+        "base bootstrap": first.get("build", first.get("create", 0.0))
+        - first.get("bootstrap", first.get("build", 0.0)),
+        "image builds, in parallel": max(built.values(), default=0.0) - first.get("build", 0.0),
+        "start until every service answers": first.get("up", seconds) - first.get("create", 0.0),
+    }
+    slowest = max(built, key=built.get) if built else "-"
+    note = ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()) + f" (slowest build: {slowest})"
+    marks = {"phases_s": {k: round(v, 1) for k, v in phases.items()}, "built_s": built}
+    return note, marks
