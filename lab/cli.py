@@ -222,7 +222,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from lab.bench import report
 
     docs = None if args.quick or args.no_docs else projects.ROOT / "docs" / "benchmarks.md"
-    rows, meta = bench.run(bench.Options(json=args.json, quick=args.quick, cold=args.cold, docs=docs), projects.ROOT)
+    rows, meta = bench.run(bench.Options(quick=args.quick, cold=args.cold, docs=docs), projects.ROOT)
     print(report.as_json(rows, meta) if args.json else report.text(rows))
     return 0
 

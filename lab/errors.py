@@ -163,3 +163,7 @@ class EngineError(LabError):
     """The engine answered a request with an error (after it was reached)."""
 
     hint = "check `docker info` and the engine's log; LAB_DEBUG=1 shows where lab was"
+
+
+class BenchFailed(LabError):
+    """A command `lab bench` measures did not succeed: its figure would mean nothing."""

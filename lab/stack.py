@@ -125,7 +125,7 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         # The networks first (made by lab, as compose would: lab/networks.py), then lab's rules for their
         # subnets, then compose creates and starts the containers: no port is published before the rules.
         fingerprint = _fingerprint(config)
-        unchanged = _unchanged(project, config, fingerprint)
+        unchanged = _unchanged(project, config, fingerprint, before)
         timeline.mark("create")
         made = networks.ensure(config, project.name, find_compose()[1])
         timeline.mark("harden")
@@ -181,12 +181,12 @@ def _remember(project: Project, fingerprint: str) -> None:
         _applied_file(project).write_text(json.dumps({"fingerprint": fingerprint, "containers": ids}))
 
 
-def _unchanged(project: Project, config: dict, fingerprint: str) -> bool:
+def _unchanged(project: Project, config: dict, fingerprint: str, now: list[ContainerState]) -> bool:
+    """`now`: the live containers read at the start of this `up` (a stopped one is missing from it)."""
     try:
         applied = json.loads(_applied_file(project).read_text())
     except (OSError, ValueError):
         return False
-    now = inventory.states(project.name)
     return (
         applied.get("fingerprint") == fingerprint
         and sorted(c.id for c in now) == applied.get("containers")

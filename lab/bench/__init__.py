@@ -27,7 +27,6 @@ PROJECT = "labbench"
 
 @dataclass
 class Options:
-    json: bool = False
     quick: bool = False
     cold: bool = False
     docs: Path | None = None  # where benchmarks.md and the plots go (None: not written)

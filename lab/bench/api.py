@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import subprocess
 import time
 
 import requests
@@ -50,8 +51,6 @@ os.execv("/opt/venv/bin/uvicorn", ["uvicorn", "hello:app", "--app-dir", "/tmp/he
 
 
 def wrk_rps(wrk: str, url: str, seconds: float) -> float:
-    import subprocess
-
     out = subprocess.run(
         [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "5s", url],
         capture_output=True,

@@ -10,11 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from lab import engine, timeline
-from lab.errors import LabError
-
-
-class BenchFailed(LabError):
-    exit_code = 1
+from lab.errors import BenchFailed
 
 
 @dataclass

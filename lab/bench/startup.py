@@ -8,7 +8,7 @@ reach by direct routing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lab import stack
 from lab.bench.procs import Run, lab_argv, timed
@@ -28,7 +28,6 @@ class Timelines:
 
     lab: Run | None = None
     compose: Run | None = None
-    runs: dict[str, list[Run]] = field(default_factory=dict)
 
 
 def _median_run(runs: list[Run]) -> Run:
@@ -108,7 +107,7 @@ class Bench:
         ]
 
     def timelines(self) -> Timelines:
-        t = Timelines(runs=self.runs)
+        t = Timelines()
         if self.runs.get("lab"):
             t.lab = _median_run(self.runs["lab"])
         if self.runs.get("compose"):
