@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import signal
 import struct
 import subprocess
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,8 +142,36 @@ def merge_pcaps(parts: list[Path], out: Path) -> None:
     out.write_bytes(header + b"".join(r for _, r in sorted(records, key=lambda r: r[0])))
 
 
-def run(project: Project, services: list[str], seconds: float, write: Path | None, workdir: Path) -> list[Flow]:
-    """Capture for `seconds` on loopback and the project's bridges; return the flows (of `services` if given)."""
+def _listening(procs: list[subprocess.Popen], bound: float = 30.0) -> None:
+    """Return once every tcpdump has said "listening on …" (its capture has begun): the window the user
+    asked for starts then, not while tcpdump is still opening its interface. A tcpdump that fails says
+    so instead; `bound` only catches a hang."""
+    deadline = time.monotonic() + bound
+    for proc in procs:
+        assert proc.stderr is not None
+        said = b""
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stderr, selectors.EVENT_READ)
+            while b"listening on" not in said:
+                if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                    raise CaptureError(f"tcpdump did not start listening within {bound:.0f} s")
+                chunk = os.read(proc.stderr.fileno(), 4096)  # unbuffered: select sees all that is left
+                if not chunk:
+                    raise CaptureError(f"tcpdump failed: {said.decode(errors='replace').strip()[-200:]}")
+                said += chunk
+
+
+def run(
+    project: Project,
+    services: list[str],
+    seconds: float,
+    write: Path | None,
+    workdir: Path,
+    ready: Callable[[], None] | None = None,
+) -> list[Flow]:
+    """Capture for `seconds` on loopback and the project's bridges; return the flows (of `services` if given).
+
+    `ready` is called once every tcpdump is listening, when traffic starts to count."""
     tcpdump = _tcpdump()
     names = names_for(project)
     if not set(names.by_ip.values()) - {PROXY}:
@@ -162,7 +192,10 @@ def run(project: Project, services: list[str], seconds: float, write: Path | Non
                     stderr=subprocess.PIPE,
                 )
             )
-        time.sleep(seconds)
+        _listening(procs)
+        if ready:
+            ready()
+        time.sleep(seconds)  # the capture window the user asked for, not a wait for an event
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGINT)

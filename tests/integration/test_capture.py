@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import requests
@@ -19,12 +18,14 @@ def test_a_health_request_shows_host_to_api_and_api_to_each_dependency(lab_stack
     p = lab_stack.project
     result = {}
 
+    listening = threading.Event()
+
     def capture_now():
-        result["flows"] = capture.run(p, [], 2.5, tmp_path / "c.pcap", tmp_path)
+        result["flows"] = capture.run(p, [], 2.5, tmp_path / "c.pcap", tmp_path, ready=listening.set)
 
     worker = threading.Thread(target=capture_now)
     worker.start()
-    time.sleep(1.0)  # both tcpdumps are listening by now
+    assert listening.wait(timeout=60), "tcpdump never started listening"
     s = requests.Session()
     s.trust_env = False
     assert s.get(f"http://127.0.0.1:{p.ports['api']}/health", timeout=5).status_code == 200

@@ -47,23 +47,27 @@ def test_status_page_shows_every_service_healthy(lab_stack, browser, tmp_path):
         rows = browser.find_elements(By.CSS_SELECTOR, "[data-service]")
         return {r.get_attribute("data-service"): r.get_attribute("data-state") for r in rows}
 
+    def hits() -> str:
+        return browser.find_element(By.ID, "hits").text
+
+    # The page fills its rows and the hit counter from separate requests: wait for both to have landed
+    # (the counter shows "–" until its own answer arrives), bounded only to catch a hang.
     deadline = time.monotonic() + WAIT
-    seen = states()
+    seen, counter = states(), hits()
     while time.monotonic() < deadline:
-        seen = states()
-        if set(seen) == set(SERVICES) and all(v == "healthy" for v in seen.values()):
+        seen, counter = states(), hits()
+        if set(seen) == set(SERVICES) and all(v == "healthy" for v in seen.values()) and counter != "–":
             break
         time.sleep(0.2)
     else:
-        pytest.fail(f"status page rows not all healthy within {WAIT:.0f} s: {seen}")
+        pytest.fail(f"status page not all healthy within {WAIT:.0f} s: {seen}, hits {counter!r}")
 
     overall = browser.find_element(By.ID, "overall").text
     assert overall == "all systems healthy"
     # Host addresses come from /info: the api row names its loopback port.
     api_row = browser.find_element(By.CSS_SELECTOR, '[data-service="api"]').text
     assert f":{lab_stack.project.ports['api']}" in api_row
-    hits = browser.find_element(By.ID, "hits").text
-    assert hits.isdigit(), hits
+    assert hits().isdigit(), hits()
 
     path = screenshot_path(tmp_path)
     path.parent.mkdir(parents=True, exist_ok=True)
