@@ -76,14 +76,16 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _print_verify(report: verify.Report, failing_only: bool = False, took: float | None = None) -> None:
-    counts = {s: sum(c.status == s for c in report.checks) for s in ("pass", "fail", "skip")}
+    counts = {s: sum(c.status == s for c in report.checks) for s in ("pass", "fail", "warn", "skip")}
     shown = [c for c in report.checks if c.status != "pass"] if failing_only else report.checks
     if shown:
         print(table(["check", "target", "status", "detail"], [(c.name, c.target, c.status, c.detail) for c in shown]))
     timing = f" in {took:.2f} s" if took is not None else ""
     print(
         f"verify {'OK' if report.ok else 'FAILED'}: {len(report.checks)} checks; "
-        f"{counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skipped{timing}"
+        f"{counts['pass']} pass, {counts['fail']} fail, "
+        + (f"{counts['warn']} warn, " if counts["warn"] else "")
+        + f"{counts['skip']} skipped{timing}"
     )
 
 

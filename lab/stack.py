@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import audit, composefile, credentials, engine, harden, images, inventory, networks, portplan, timeline
+from lab import composefile, credentials, engine, harden, images, inventory, networks, portplan, timeline
+from lab import rules
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
 from lab.errors import (
@@ -78,7 +79,7 @@ def refuse_unsafe(compose: Compose) -> dict:
             f"the compose files do not load: {last}",
             f"fix the file named; the files in use: {', '.join(str(f) for f in compose.files)}",
         ) from None
-    found = audit.unsafe(config, compose.project)
+    found = rules.unsafe(config, compose.project)
     if found:
         raise UnsafeConfig(found[0].line(), len(found) - 1, [str(f) for f in compose.files])
     return config

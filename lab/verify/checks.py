@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
+WARN = "warn"  # worth a look, not a failure: a choice that is the user's to make
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab import audit, composefile
+from lab import composefile, rules
 from lab.compose_cli import Compose
 from lab.errors import ComposeFailed
 from lab.stack import effective_config
-from lab.verify.checks import FAIL, PASS, Check
+from lab.verify.checks import FAIL, PASS, WARN, Check
 
 
 def audit_config(config: dict, project: str) -> list[Check]:
+    """`lab check`'s rule set as checks: high fails (what `lab up` refuses), anything milder warns."""
     return [
-        Check("static", f.target, PASS if f.ok else FAIL, f.value if f.ok else f"{f.value} ({f.detail})")
-        for f in audit.audit(config, project)
+        Check(
+            "static",
+            f.target,
+            PASS if f.ok else FAIL if f.severity == rules.HIGH else WARN,
+            f.value if f.ok else f"{f.value} ({f.detail})" + ("" if f.severity == rules.HIGH else f" [{f.severity}]"),
+        )
+        for f in rules.audit(config, project)
     ]
 
 

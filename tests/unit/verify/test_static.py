@@ -14,4 +14,10 @@ def test_findings_become_checks_named_by_service_and_key():
         }
     }
     got = [(c.target, c.status) for c in audit_config(cfg, "p")]
-    assert got == [("redis privileged", "fail"), ("redis tcp/1->6379", "fail"), ("redis tcp/2->6379", "pass")]
+    assert got == [("redis tcp/1->6379", "fail"), ("redis tcp/2->6379", "pass"), ("redis privileged", "fail")]
+
+
+def test_a_milder_finding_warns_and_does_not_fail():
+    cfg = {"services": {"redis": {"cap_add": ["SYS_PTRACE"]}}}
+    [c] = audit_config(cfg, "p")
+    assert (c.target, c.status) == ("redis cap_add SYS_PTRACE", "warn")
