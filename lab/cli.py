@@ -229,6 +229,65 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_project(args: argparse.Namespace):
+    from lab.check import load
+
+    return load.load(args.file, args.project_directory, args.profile, args.env_file)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from lab import check, rules
+    from lab.check import formats
+
+    if args.rules:
+        print(
+            table(
+                ["rule", "severity", "name", "what it flags"],
+                [(r.id, r.severity, r.name, r.summary) for r in rules.RULES],
+            )
+        )
+        return 0
+    loaded = _load_project(args)
+    found, _sources = check.run(loaded)
+    base = Path.cwd()
+    notes = loaded.warnings + ([] if loaded.profiles else ["every profile checked (--profile P for one)"])
+    if args.format == "json":
+        print(formats.as_json(found, loaded.files, base))
+    elif args.format == "sarif":
+        print(formats.sarif(found, base))
+    elif args.format == "github":
+        out = formats.github(found, base)
+        if out:
+            print(out)
+    else:
+        print(formats.text(found, loaded.files, base, notes))
+    for w in loaded.warnings if args.format != "text" else []:
+        print(f"lab: warning: {w}", file=sys.stderr)
+    return 1 if any(rules.at_least(f.finding.severity, args.fail_on) for f in found) else 0
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from lab.check import fix
+
+    loaded = _load_project(args)
+    result = fix.plan(loaded, in_place=args.in_place, output=args.output)
+    print(result.diff, end="")
+    if args.write:
+        fix.write(result)
+    for line in result.summary(written=args.write):
+        print(f"lab fix: {line}", file=sys.stderr)
+    return 0
+
+
+def _project_files(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--file", action="append", type=Path, metavar="FILE", help="compose file (repeatable)")
+    p.add_argument(
+        "--project-directory", type=Path, metavar="DIR", help="the project's folder (default: the first file's)"
+    )
+    p.add_argument("--profile", action="append", metavar="P", help="only this profile's services (default: every one)")
+    p.add_argument("--env-file", action="append", type=Path, metavar="F", help="an env file for interpolation")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab", description="A local multi-service lab on loopback only.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -292,6 +351,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--cold", action="store_true", help="also a fresh clone's `make up` without lab's images (removes them)"
     )
     p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and its plots")
+
+    p = add(
+        "check", cmd_check, "audit any Compose project's effective config: exposure and host escapes", project=False
+    )
+    _project_files(p)
+    p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    p.add_argument("--fail-on", choices=("low", "medium", "high"), default="high", help="exit 1 from this severity up")
+    p.add_argument("--rules", action="store_true", help="list the rules and exit")
+
+    p = add("fix", cmd_fix, "the least change that publishes every port on loopback only", project=False)
+    _project_files(p)
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--write", action="store_true", help="write it (default: print the diff, write nothing)")
+    how.add_argument("--diff", action="store_true", help="print the diff and write nothing (the default)")
+    p.add_argument("--output", type=Path, metavar="FILE", help="the override to write (default: compose.loopback.yaml)")
+    p.add_argument("--in-place", action="store_true", help="edit the compose files themselves, comments kept")
 
     add("doctor", cmd_doctor, "can `lab up` succeed here? each fact with a fix")
 

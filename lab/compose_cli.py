@@ -138,15 +138,19 @@ class Compose:
     files: list[Path]
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    options: list[str] = field(default_factory=list)  # more global flags: --project-directory, --env-file
+    users_env: bool = False  # a user's project: their COMPOSE_* settings count, as for plain compose
 
     def argv(self, *args: str) -> list[str]:
-        argv = [*self.prefix, "--project-name", self.project]
+        argv = [*self.prefix] + (["--project-name", self.project] if self.project else [])
         for f in self.files:
             argv += ["--file", str(f)]
-        return [*argv, *args]
+        return [*argv, *self.options, *args]
 
     def environ(self) -> dict[str, str]:
         # Our LAB_* settings win over whatever the caller's shell exported.
+        if self.users_env:
+            return {**os.environ, **self.env}
         base = {k: v for k, v in os.environ.items() if not k.startswith(("LAB_", "COMPOSE_"))}
         return {**base, **self.env}
 

@@ -167,3 +167,15 @@ class EngineError(LabError):
 
 class BenchFailed(LabError):
     """A command `lab bench` measures did not succeed: its figure would mean nothing."""
+
+
+class ProjectNotLoaded(UsageError):
+    """A user's Compose project could not be read (missing file, not YAML, not Compose, bad flag)."""
+
+    def __init__(self, problem: str, files: list[str] | None = None, hint: str | None = None) -> None:
+        in_use = f"; the files: {', '.join(files)}" if files else ""
+        super().__init__(problem, hint or f"fix the file or flag named{in_use}")
+
+
+class FixRefused(UsageError):
+    """`lab fix` cannot write what was asked (Compose too old for `!override`, an unwritable output)."""

@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import composefile, credentials, engine, harden, images, inventory, networks, portplan, timeline
-from lab import rules
+from lab import composefile, credentials, engine, harden, images, inventory, networks, portplan, rules, timeline
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
 from lab.errors import (

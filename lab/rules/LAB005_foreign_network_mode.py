@@ -27,4 +27,6 @@ def check(ctx: Context) -> Iterator[Finding]:
             if mode == "bridge"
             else "another container's network namespace, outside the project"
         )
-        yield Finding(RULE.id, HIGH, name, "network_mode", mode, why, RULE.fix, anchor=("services", name, "network_mode"))
+        yield Finding(
+            RULE.id, HIGH, name, "network_mode", mode, why, RULE.fix, anchor=("services", name, "network_mode")
+        )

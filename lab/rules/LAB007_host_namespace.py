@@ -23,5 +23,12 @@ def check(ctx: Context) -> Iterator[Finding]:
         for key in KEYS:
             if svc.get(key) == "host":
                 yield Finding(
-                    RULE.id, HIGH, name, key, "host", "shares the host's namespace", RULE.fix, anchor=("services", name, key)
+                    RULE.id,
+                    HIGH,
+                    name,
+                    key,
+                    "host",
+                    "shares the host's namespace",
+                    RULE.fix,
+                    anchor=("services", name, key),
                 )

@@ -14,7 +14,7 @@ RULE = Rule(
     "bridge-default-binds-everywhere",
     MEDIUM,
     "a project bridge network whose default host binding is every interface",
-    "set `driver_opts: {com.docker.network.bridge.host_binding_ipv4: \"127.0.0.1\"}` on it, or `lab fix`",
+    'set `driver_opts: {com.docker.network.bridge.host_binding_ipv4: "127.0.0.1"}` on it, or `lab fix`',
 )
 
 OPTION = "com.docker.network.bridge.host_binding_ipv4"

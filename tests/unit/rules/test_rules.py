@@ -2,8 +2,8 @@
 
 import pytest
 
-from lab.rules import MEDIUM, audit, unsafe
 from lab.compose_model import compose_model
+from lab.rules import MEDIUM, audit, unsafe
 
 
 def port(host_ip=None, published="16379"):

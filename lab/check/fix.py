@@ -1,0 +1,330 @@
+"""`lab fix`: the least change that makes a project's published ports loopback-only.
+
+Two ways, both judged by the same rules on the effective config Compose will then run:
+- an override file (default `compose.loopback.yaml`): each service with a port off loopback gets its
+  whole list again under Compose's `!override` tag, every port on 127.0.0.1 (and ::1 where this host
+  has IPv6 loopback) with the same host port, target and protocol. Without the tag Compose *adds* the
+  override's entries to the file's and the wildcard binding stays (checked with Compose 2.40).
+  Each project bridge gets `host_binding_ipv4: 127.0.0.1`.
+- `--in-place`: the user's own files edited with ruamel.yaml's round trip, comments and layout kept.
+
+The one place that writes a user's file is `write` (atomic: a temporary file renamed over the old).
+What cannot be fixed without changing what the service is (host network, a socket, privileged, …)
+is listed and left alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab import addr, hostnet
+from lab.check import Located, locate, relative
+from lab.check import load as loader
+from lab.errors import FixRefused
+from lab.rules import ports as p
+from lab.rules.LAB014_bridge_binds_everywhere import OPTION
+
+PORT_RULES = {"LAB001", "LAB002", "LAB003"}
+FIXED_RULES = PORT_RULES | {"LAB014"}
+OVERRIDE_NAME = "compose.loopback.yaml"
+MIN_COMPOSE = (2, 24, 0)  # `!override` and `!reset`
+HEADER = (
+    "# Written by `lab fix`: every published port on loopback only.\n"
+    "# `!override` replaces the list in the files before this one (Compose would otherwise add to it).\n"
+)
+
+
+@dataclass
+class Plan:
+    loaded: loader.Loaded
+    texts: dict[Path, str]  # path -> its new text
+    before: dict[Path, str]  # path -> its text now ("" for a new file)
+    ports: int
+    networks: list[str]
+    left: list[Located]
+    in_place: bool
+    ipv6: bool
+    diff: str = field(default="")
+
+    def summary(self, written: bool) -> list[str]:
+        base = Path.cwd()
+        hosts = "127.0.0.1 and ::1" if self.ipv6 else "127.0.0.1"
+        out = []
+        if not self.texts:
+            out.append("nothing to fix: every published port is on loopback already")
+        else:
+            what = f"{self.ports} port(s) onto {hosts}" + (
+                f", host_binding_ipv4 on {', '.join(self.networks)}" if self.networks else ""
+            )
+            verb = "wrote" if written else "would write (run with --write)"
+            out.append(f"{verb} {', '.join(relative(t, base) for t in self.texts)}: {what}")
+            if not self.in_place:
+                override = next(iter(self.texts))
+                names = [relative(f, self.loaded.directory) for f in self.loaded.files] + [
+                    relative(override, self.loaded.directory)
+                ]
+                out.append(
+                    f"use it: docker compose {' '.join('-f ' + n for n in names)} up -d  "
+                    f"(or COMPOSE_FILE={os.pathsep.join(names)} in .env)"
+                )
+        for item in self.left:
+            f = item.finding
+            where = f" ({relative(item.place.file, base)}:{item.place.line})" if item.place else ""
+            out.append(f"left alone{where}: {f.severity} {f.rule} {f.line()}: {f.fix}")
+        return out
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(".")[:3])
+    except ValueError:
+        return (0,)
+
+
+def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = None) -> Plan:
+    from lab import check
+
+    found, sources = check.run(loaded)
+    ipv6 = hostnet.has_ipv6_loopback()
+    left = [i for i in found if i.finding.rule not in FIXED_RULES]
+    bad_ports = {
+        (i.finding.service, json.dumps(i.finding.port, sort_keys=True)) for i in found if i.finding.rule in PORT_RULES
+    }
+    networks = sorted({i.finding.key.removeprefix("networks.") for i in found if i.finding.rule == "LAB014"})
+    if in_place:
+        texts, count = _in_place(loaded, sources, bad_ports, networks, ipv6)
+    else:
+        if _version(loaded.compose_version) < MIN_COMPOSE:
+            raise FixRefused(
+                f"Compose {loaded.compose_version} is too old for `!override` (needs 2.24 or later)",
+                "update Compose (`make setup` installs a current one), or use `lab fix --in-place`",
+            )
+        target = (output or loaded.files[0].parent / OVERRIDE_NAME).resolve()
+        if target in loaded.files:
+            loaded = _without(loaded, target)  # a second run regenerates the override from the user's files
+            return plan(loaded, in_place, output)
+        text, count = _override(loaded, sources, bad_ports, networks, ipv6)
+        texts = {target: text} if text else {}
+    before = {path: path.read_text() if path.is_file() else "" for path in texts}
+    result = Plan(loaded, texts, before, count, networks, left, in_place, ipv6)
+    result.diff = "".join(
+        line
+        for path in texts
+        for line in difflib.unified_diff(
+            before[path].splitlines(keepends=True),
+            texts[path].splitlines(keepends=True),
+            fromfile=relative(path, Path.cwd()) if before[path] else "/dev/null",
+            tofile=relative(path, Path.cwd()),
+        )
+    )
+    if texts and not in_place:
+        prove(result)
+    return result
+
+
+def prove(result: Plan) -> None:
+    """Run the files with the override through Compose's own `config` and the rules again: nothing
+    off loopback, no published port lost. A plan that fails this is a bug, and is never written."""
+    from lab import check
+
+    [(path, text)] = result.texts.items()
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="lab-fix-") as tmp:
+        tmp.write(text)
+        tmp.flush()
+        files = [*result.loaded.files, Path(tmp.name)]
+        after = loader.load(files, result.loaded.directory, result.loaded.profiles or None, None)
+    still = [i.finding.line() for i in check.run(after)[0] if i.finding.rule in {"LAB001", "LAB002", "LAB014"}]
+    if still:
+        raise FixRefused(f"the override would still leave {still[0]}", "report this as a bug of `lab fix`")
+
+    def published(config: dict) -> set[tuple[str, str, str, str]]:
+        return {
+            (n, str(q.get("target")), str(q.get("published") or ""), q.get("protocol", "tcp"))
+            for n, s in (config.get("services") or {}).items()
+            for q in s.get("ports") or []
+        }
+
+    lost = published(result.loaded.config) - published(after.config)
+    if lost:
+        raise FixRefused(
+            f"the override would lose a published port: {sorted(lost)[0]}", "report this as a bug of `lab fix`"
+        )
+
+
+def _without(loaded: loader.Loaded, override: Path) -> loader.Loaded:
+    files = [f for f in loaded.files if f != override]
+    return loader.load(files, loaded.directory, loaded.profiles or None, None)
+
+
+# -- the override ------------------------------------------------------------------------------
+def _loopback(port: dict[str, Any], host: str, raw: Any) -> dict[str, Any]:
+    out = {k: v for k, v in port.items() if k not in ("host_ip",) and not (k == "mode" and v == "ingress")}
+    parts = p.raw_parts(raw)
+    if parts and parts[1] and "$" in parts[1] and parts[2] == str(port.get("target")):
+        out["published"] = parts[1]  # keep the user's variable: `${WEB_PORT:-8080}`
+    out["host_ip"] = host
+    return out
+
+
+def _fixed_ports(
+    name: str, svc: dict[str, Any], sources: locate.Sources, bad: set[tuple[str, str]], ipv6: bool
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for port in svc.get("ports") or []:
+        if (name, json.dumps(p.summary(port), sort_keys=True)) not in bad:
+            out.append(port)
+            continue
+        raw = sources.raw_port(name, port)
+        out += [
+            _loopback(port, h, raw) for h in ((addr.LOOPBACK_V4, addr.LOOPBACK_V6) if ipv6 else (addr.LOOPBACK_V4,))
+        ]
+    unique: list[dict[str, Any]] = []
+    for port in out:
+        if port not in unique:
+            unique.append(port)
+    return unique
+
+
+def _flow(mapping: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in mapping.items()) + "}"
+
+
+def _override(
+    loaded: loader.Loaded, sources: locate.Sources, bad: set[tuple[str, str]], networks: list[str], ipv6: bool
+) -> tuple[str, int]:
+    lines, count = [HEADER.rstrip("\n")], 0
+    services = {name for name, _ in bad}
+    if services:
+        lines.append("services:")
+    for name in sorted(services):
+        svc = loaded.config["services"][name]
+        fixed = _fixed_ports(name, svc, sources, bad, ipv6)
+        count += sum(1 for port in svc.get("ports") or [] if (name, json.dumps(p.summary(port), sort_keys=True)) in bad)
+        lines += [f"  {json.dumps(name)}:", "    ports: !override"]
+        lines += [f"      - {_flow(port)}" for port in fixed]
+    if networks:
+        lines.append("networks:")
+        for key in networks:
+            lines += [f"  {json.dumps(key)}:", "    driver_opts:", f"      {OPTION}: {json.dumps(addr.LOOPBACK_V4)}"]
+    if not services and not networks:
+        return "", 0
+    return "\n".join(lines) + "\n", count
+
+
+# -- in place ----------------------------------------------------------------------------------
+def _yaml():
+    from ruamel.yaml import YAML
+
+    y = YAML()  # round trip: comments, order and quotes kept
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def _short(raw: str, host: str) -> str:
+    """ "8080:80/udp" -> "127.0.0.1:8080:80/udp"; "${BIND}:81:81" -> "127.0.0.1:81:81"; "9999" -> "127.0.0.1::9999"."""
+    text = raw.strip()
+    if text.startswith("["):
+        text = text[text.index("]") + 2 :]
+    parts = p._split(text)
+    rest = parts[1:] if len(parts) == 3 else parts if len(parts) == 2 else ["", parts[0]]
+    return f"{host if ':' not in host else '[' + host + ']'}:{':'.join(rest)}"
+
+
+def _in_place(
+    loaded: loader.Loaded, sources: locate.Sources, bad: set[tuple[str, str]], networks: list[str], ipv6: bool
+) -> tuple[dict[Path, str], int]:
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    hosts = (addr.LOOPBACK_V4, addr.LOOPBACK_V6) if ipv6 else (addr.LOOPBACK_V4,)
+    y = _yaml()
+    docs: dict[Path, Any] = {}
+    todo: dict[tuple[Path, str], set[int]] = {}  # (file, service) -> indexes as loaded
+    for name, key in sorted(bad):
+        port = {k: v for k, v in json.loads(key).items() if v is not None}
+        found = sources._port_node(name, port)
+        if not found:
+            raise FixRefused(
+                f"service {name}: the port {p.label(port)} is not written where lab can edit it",
+                "fix it by hand, or use the override (`lab fix --write` without --in-place)",
+            )
+        path, node = found
+        doc = docs.get(path) or docs.setdefault(path, y.load(path.read_text()))
+        seq = doc["services"][name]["ports"]
+        index = next((i for i in range(len(seq)) if _line(seq, i) == node.start_mark.line), None)
+        if index is None:
+            raise FixRefused(f"service {name}: cannot find {p.label(port)} in {path}", "fix it by hand")
+        todo.setdefault((path, name), set()).add(index)
+    count = 0
+    for (path, name), indexes in todo.items():
+        seq = docs[path]["services"][name]["ports"]
+        for index in sorted(indexes, reverse=True):  # from the end: an insert shifts only what follows
+            item = seq[index]
+            if isinstance(item, str | int):
+                new = [DoubleQuotedScalarString(_short(str(item), h)) for h in hosts]
+            else:
+                new = []
+                for h in hosts:
+                    entry = copy.deepcopy(item)
+                    entry["host_ip"] = h
+                    new.append(entry)
+            seq[index] = new[0]
+            for extra in reversed(new[1:]):
+                seq.insert(index + 1, extra)
+            count += 1
+    if networks:
+        first = loaded.files[0]
+        doc = docs.get(first) or docs.setdefault(first, y.load(first.read_text()))
+        nets = doc.get("networks")
+        if nets is None:
+            doc["networks"] = nets = {}
+        for key in networks:
+            if not isinstance(nets.get(key), dict):
+                nets[key] = {}
+            nets[key].setdefault("driver_opts", {})[OPTION] = addr.LOOPBACK_V4
+    texts = {}
+    for path, doc in docs.items():
+        out = io.StringIO()
+        y.dump(doc, out)
+        texts[path] = out.getvalue()
+    return texts, count
+
+
+def _line(seq: Any, index: int) -> int | None:
+    try:
+        return seq.lc.item(index)[0]
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def _plainish(item: Any) -> Any:
+    return {str(k): str(v) for k, v in item.items()} if hasattr(item, "items") else str(item)
+
+
+# -- writing ----------------------------------------------------------------------------------
+def write(result: Plan) -> None:
+    """Write every planned file atomically; check each target can be written before any is."""
+    for path in result.texts:
+        folder = path.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise FixRefused(f"cannot write {path}", "give a writable path with --output, or fix its permissions")
+    for path, text in result.texts.items():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            if path.exists():
+                os.chmod(tmp, path.stat().st_mode & 0o777)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
