@@ -259,11 +259,21 @@ def _in_place(
             )
         path, node = found
         doc = docs.get(path) or docs.setdefault(path, y.load(path.read_text()))
-        seq = doc["services"][name]["ports"]
-        index = next((i for i in range(len(seq)) if _line(seq, i) == node.start_mark.line), None)
-        if index is None:
+        # The entry's own service in that file: `name`, or the one it `extends` there.
+        where = [
+            (owner, i)
+            for owner, svc in (doc.get("services") or {}).items()
+            for i in range(len((svc or {}).get("ports") or []))
+            if _line(svc["ports"], i) == node.start_mark.line
+        ] or [  # a tagged list (`!override`) keeps no line marks in ruamel: the same text will do
+            (owner, i)
+            for owner, svc in (doc.get("services") or {}).items()
+            for i, item in enumerate((svc or {}).get("ports") or [])
+            if owner == name and _plainish(item) == _plainish(locate.plain(node))
+        ]
+        if not where:
             raise FixRefused(f"service {name}: cannot find {p.label(port)} in {path}", "fix it by hand")
-        todo.setdefault((path, name), set()).add(index)
+        todo.setdefault((path, where[0][0]), set()).add(where[0][1])
     count = 0
     for (path, name), indexes in todo.items():
         seq = docs[path]["services"][name]["ports"]

@@ -79,9 +79,12 @@ def port_score(raw: Any, port: dict[str, Any]) -> int:
     parts = p.raw_parts(raw)
     if not parts:
         return 0
-    _host, published, target, proto = parts
+    host, published, target, proto = parts
     if proto.lower() != str(port.get("protocol", "tcp")).lower():
         return 0
+    if host is None or "$" not in host:  # a literal host (or none) must be this port's: an override's
+        if (host or "") != (port.get("host_ip") or ""):  # loopback entry is not the wildcard it kept
+            return 0
     score = 1
     for written, value in ((target, port.get("target")), (published, port.get("published"))):
         hit = _in_range(written, value)
@@ -138,10 +141,30 @@ class Sources:
         found = self._port_node(service, port)
         return plain(found[1]) if found else None
 
+    def _services(self, service: str) -> list[tuple[Path, Any]]:
+        """(file, node) of a service in merge order, then what it `extends` (same file or another)."""
+        out: list[tuple[Path, Any]] = []
+        todo = [(path, _get(_get(tree, "services"), service)) for path, tree in self._order()]
+        while todo:
+            path, node = todo.pop(0)
+            if node is None or any(node is n for _p, n in out):
+                continue
+            out.append((path, node))
+            ext = plain(_get(node, "extends"))
+            base, name = (path, ext) if isinstance(ext, str) else (path, None)
+            if isinstance(ext, dict):
+                name = ext.get("service")
+                if isinstance(ext.get("file"), str):
+                    base = (path.parent / ext["file"]).resolve()
+            tree = next((t for p_, t in self.trees if p_ == base), None)
+            if name and tree is not None:
+                todo.append((base, _get(_get(tree, "services"), name)))
+        return out
+
     def _port_node(self, service: str, port: dict[str, Any]) -> tuple[Path, Any] | None:
         best, best_score = None, 0
-        for path, tree in self._order():
-            seq = _get(_get(_get(tree, "services"), service), "ports")
+        for path, svc in self._services(service):
+            seq = _get(svc, "ports")
             for node in seq.value if isinstance(seq, yaml.SequenceNode) else []:
                 score = port_score(plain(node), port)
                 if score > best_score:
@@ -157,13 +180,19 @@ class Sources:
             if found:
                 return Place(found[0], found[1].start_mark.line + 1)
         for depth in range(len(anchor), 0, -1):
-            for path, tree in self._order():
-                node, key = tree, None
-                for part in anchor[:depth]:
+            starts = (
+                [(path, svc, anchor[2:depth]) for path, svc in self._services(anchor[1])]
+                if anchor[:1] == ("services",) and depth >= 2
+                else [(path, tree, anchor[:depth]) for path, tree in self._order()]
+            )
+            for path, start, rest in starts:
+                node, key = start, None
+                for part in rest:
                     key = _key_node(node, part) if node is not None else None
                     node = _get(node, part)
                 if node is None:
                     continue
+                key = key if rest else None
                 if depth == len(anchor) and item is not None:
                     hit = self._item(node, item)
                     if hit is not None:

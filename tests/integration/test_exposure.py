@@ -206,9 +206,11 @@ UNSAFE = {
         "services:\n  api:\n    networks: [shared]\nnetworks:\n  shared: {external: true, name: bridge}\n",
         "service api: networks.shared: external network bridge",
     ),
-    "another project's network": (
-        "services:\n  api:\n    networks: [other]\nnetworks:\n  other: {name: someone_default}\n",
-        "service api: networks.other: network named someone_default",
+    # Both started before the rule set (issue 16), the mount one with verify passing.
+    "SYS_ADMIN": ("services:\n  redis:\n    cap_add: [SYS_ADMIN]\n", "service redis: cap_add SYS_ADMIN: added"),
+    "host root mounted": (
+        'services:\n  redis:\n    volumes: ["/:/host"]\n',
+        "service redis: volumes /: mounted at /host",
     ),
     "host pid": ("services:\n  redis:\n    pid: host\n", "service redis: pid: host"),
     "host ipc": ("services:\n  redis:\n    ipc: host\n", "service redis: ipc: host"),

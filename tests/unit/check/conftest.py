@@ -1,0 +1,45 @@
+"""`lab check`/`lab fix` on real files through the real Compose (`make setup` installs it); no engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.compose_cli import find_compose
+from lab.errors import ComposeNotFound
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compose_available():
+    try:
+        find_compose()
+    except ComposeNotFound as exc:
+        pytest.skip(f"skipped: {exc} (`make setup` installs it)")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """Write {relative path: text} into a fresh folder and run lab there."""
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("COMPOSE_")]:
+        monkeypatch.delenv(key)
+
+    def make(files: dict[str, str]) -> Path:
+        for name, text in files.items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return tmp_path
+
+    return make
+
+
+def lab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
