@@ -82,9 +82,10 @@ def port_score(raw: Any, port: dict[str, Any]) -> int:
     host, published, target, proto = parts
     if proto.lower() != str(port.get("protocol", "tcp")).lower():
         return 0
-    if host is None or "$" not in host:  # a literal host (or none) must be this port's: an override's
-        if (host or "") != (port.get("host_ip") or ""):  # loopback entry is not the wildcard it kept
-            return 0
+    # A literal host (or none) must be this port's: an override's loopback entry is not the wildcard it kept.
+    literal = host is None or "$" not in host
+    if literal and (host or "") != (port.get("host_ip") or ""):
+        return 0
     score = 1
     for written, value in ((target, port.get("target")), (published, port.get("published"))):
         hit = _in_range(written, value)
