@@ -96,9 +96,24 @@ def test_a_missing_service_env_file_is_checked_without_it_and_said(project):
     assert "env file" in out.stdout and "checked without" in out.stdout
 
 
+def hook_repo(tmp_path: Path) -> Path:
+    """This repository's hook as a git repository of its own: a checkout CI runs in may have no .git."""
+    repo = tmp_path / "hook"
+    repo.mkdir()
+    for name in (".pre-commit-hooks.yaml", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, repo / name)
+    shutil.copytree(REPO / "lab", repo / "lab", ignore=shutil.ignore_patterns("__pycache__"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "hook"], check=True)
+    return repo
+
+
 def test_the_pre_commit_hook_fails_a_bad_file_and_passes_the_fixed_one(tmp_path):
     """The real pre-commit installs this repository's hook (try-repo) into its own environment."""
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
+    hooks = hook_repo(tmp_path)
     repo = tmp_path / "user"
     repo.mkdir()
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
@@ -110,7 +125,7 @@ def test_the_pre_commit_hook_fails_a_bad_file_and_passes_the_fixed_one(tmp_path)
 
     def hook() -> subprocess.CompletedProcess:
         return subprocess.run(
-            [pre_commit, "try-repo", str(REPO), "lab-check", "--all-files"],
+            [pre_commit, "try-repo", str(hooks), "lab-check", "--all-files"],
             cwd=repo,
             capture_output=True,
             text=True,
