@@ -20,6 +20,7 @@ import difflib
 import io
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,6 +194,12 @@ def _fixed_ports(
     return unique
 
 
+def _key(name: str) -> str:
+    """A mapping key as people write it: plain where YAML allows, quoted otherwise."""
+    ambiguous = name.lower() in ("true", "false", "yes", "no", "on", "off", "null") or re.fullmatch(r"[0-9._-]+", name)
+    return name if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) and not ambiguous else json.dumps(name)
+
+
 def _flow(mapping: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in mapping.items()) + "}"
 
@@ -208,12 +215,12 @@ def _override(
         svc = loaded.config["services"][name]
         fixed = _fixed_ports(name, svc, sources, bad, ipv6)
         count += sum(1 for port in svc.get("ports") or [] if (name, json.dumps(p.summary(port), sort_keys=True)) in bad)
-        lines += [f"  {json.dumps(name)}:", "    ports: !override"]
+        lines += [f"  {_key(name)}:", "    ports: !override"]
         lines += [f"      - {_flow(port)}" for port in fixed]
     if networks:
         lines.append("networks:")
         for key in networks:
-            lines += [f"  {json.dumps(key)}:", "    driver_opts:", f"      {OPTION}: {json.dumps(addr.LOOPBACK_V4)}"]
+            lines += [f"  {_key(key)}:", "    driver_opts:", f"      {OPTION}: {json.dumps(addr.LOOPBACK_V4)}"]
     if not services and not networks:
         return "", 0
     return "\n".join(lines) + "\n", count
