@@ -259,3 +259,26 @@ def test_diff_writes_nothing_and_check_fails_until_fixed(project):
     assert out.returncode == 0 and "+++ compose.loopback.yaml" in out.stdout and "!override" in out.stdout
     assert sorted(p.name for p in root.iterdir()) == ["compose.yaml"]
     assert lab("check", cwd=root).returncode == 1
+
+
+# compose-lint's rules that overlap lab's: wildcard ports, host network, privileged, host namespaces,
+# the engine's socket, sensitive host paths, capabilities, confinement off.
+YARDSTICK = {"CL-0005", "CL-0008", "CL-0002", "CL-0010", "CL-0001", "CL-0013", "CL-0025", "CL-0024", "CL-0011"}
+YARDSTICK |= {"CL-0009", "CL-0027"}
+
+
+@pytest.mark.parametrize("case", [c for c, (_f, args, _e) in CORPUS.items() if not args])
+def test_every_service_compose_lint_flags_lab_flags_too(project, case):
+    """The best static linter as a yardstick: wherever its overlapping rules flag a service, so does lab."""
+    from compose_lint.engine import run_rules
+    from compose_lint.parser import load_compose
+
+    files, args, _ = CORPUS[case]
+    root = project(files)
+    main = next(root / n for n in ("compose.yaml", "docker-compose.yml") if (root / n).is_file())
+    data, lines = load_compose(str(main))
+    theirs = {f.service for f in run_rules(data, lines) if f.rule_id in YARDSTICK}
+    _, doc = findings(root, args)
+    ours = {f["service"] for f in doc["findings"] if f["severity"] in ("high", "medium")}
+    assert theirs  # the yardstick saw something: a comparison with nothing proves nothing
+    assert theirs <= ours, f"compose-lint flags {sorted(theirs - ours)}, lab does not"
