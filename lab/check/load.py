@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from lab.check.locate import _get
 from lab.compose_cli import Compose, find_compose
 from lab.errors import ComposeFailed, ProjectNotLoaded
 
@@ -81,14 +82,6 @@ def _services_with_env_files(files: list[Path]) -> list[str]:
         if isinstance(services, yaml.MappingNode):
             names += [k.value for k, v in services.value if _get(v, "env_file") is not None]
     return sorted(set(names))
-
-
-def _get(node: Any, key: str) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
-    return None
 
 
 def load(
