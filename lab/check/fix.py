@@ -72,8 +72,9 @@ class Plan:
                 names = [relative(f, self.loaded.directory) for f in self.loaded.files] + [
                     relative(override, self.loaded.directory)
                 ]
+                env = "".join(f"--env-file {relative(e, self.loaded.directory)} " for e in self.loaded.env_files)
                 out.append(
-                    f"use it: docker compose {' '.join('-f ' + n for n in names)} up -d  "
+                    f"use it: docker compose {env}{' '.join('-f ' + n for n in names)} up -d  "
                     f"(or COMPOSE_FILE={os.pathsep.join(names)} in .env)"
                 )
         for item in self.left:
@@ -141,7 +142,7 @@ def prove(result: Plan) -> None:
         tmp.write(text)
         tmp.flush()
         files = [*result.loaded.files, Path(tmp.name)]
-        after = loader.load(files, result.loaded.directory, result.loaded.profiles or None, None)
+        after = loader.load(files, result.loaded.directory, result.loaded.profiles or None, result.loaded.env_files)
     still = [i.finding.line() for i in check.run(after)[0] if i.finding.rule in {"LAB001", "LAB002", "LAB014"}]
     if still:
         raise FixRefused(f"the override would still leave {still[0]}", "report this as a bug of `lab fix`")
@@ -162,7 +163,7 @@ def prove(result: Plan) -> None:
 
 def _without(loaded: loader.Loaded, override: Path) -> loader.Loaded:
     files = [f for f in loaded.files if f != override]
-    return loader.load(files, loaded.directory, loaded.profiles or None, None)
+    return loader.load(files, loaded.directory, loaded.profiles or None, loaded.env_files)
 
 
 # -- the override ------------------------------------------------------------------------------

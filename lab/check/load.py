@@ -41,7 +41,7 @@ class Loaded:
     profiles: list[str]  # asked for; empty: every profile
     warnings: list[str] = field(default_factory=list)
     compose_version: str = ""
-    options: list[str] = field(default_factory=list)  # the global flags used, to run config again
+    env_files: list[Path] = field(default_factory=list)  # `--env-file`s, to load the same project again
 
 
 def _dotenv_value(folder: Path, key: str) -> str | None:
@@ -138,7 +138,7 @@ def load(
         [p for p in profiles or [] if p != "*"],
         warnings,
         version,
-        options,
+        [Path(f).resolve() for f in env_files or []],
     )
 
 

@@ -282,3 +282,17 @@ def test_every_service_compose_lint_flags_lab_flags_too(project, case):
     ours = {f["service"] for f in doc["findings"] if f["severity"] in ("high", "medium")}
     assert theirs  # the yardstick saw something: a comparison with nothing proves nothing
     assert theirs <= ours, f"compose-lint flags {sorted(theirs - ours)}, lab does not"
+
+
+def test_the_fix_is_proven_with_the_same_env_file(project):
+    """A host port that only an `--env-file` sets: the proof loads the project with that file too."""
+    root = project(
+        {
+            "compose.yaml": 'services:\n  web:\n    image: nginx\n    ports: ["${WEB_PORT}:80"]\n',
+            "dev.env": "WEB_PORT=8088\n",
+        }
+    )
+    out = lab("fix", "--env-file", "dev.env", "--write", cwd=root)
+    assert out.returncode == 0, out.stderr
+    after = lab("check", "--env-file", "dev.env", "-f", "compose.yaml", "-f", "compose.loopback.yaml", cwd=root)
+    assert after.returncode == 0, after.stdout
