@@ -248,7 +248,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
         return 0
     loaded = _load_project(args)
-    found, _sources = check.run(loaded)
+    found, _ = check.run(loaded)
     base = Path.cwd()
     notes = loaded.warnings + ([] if loaded.profiles else ["every profile checked (--profile P for one)"])
     if args.format == "json":

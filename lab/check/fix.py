@@ -259,7 +259,7 @@ def _in_place(
     todo: dict[tuple[Path, str], set[int]] = {}  # (file, service) -> indexes as loaded
     for name, key in sorted(bad):
         port = {k: v for k, v in json.loads(key).items() if v is not None}
-        found = sources._port_node(name, port)
+        found = sources.port_node(name, port)
         if not found:
             raise FixRefused(
                 f"service {name}: the port {p.label(port)} is not written where lab can edit it",

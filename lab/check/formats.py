@@ -9,7 +9,6 @@ from pathlib import Path
 from lab import __version__, rules
 from lab.check import Located, relative
 
-FORMATS = ("text", "json", "sarif", "github")
 _SARIF_LEVEL = {rules.HIGH: "error", rules.MEDIUM: "warning", rules.LOW: "note"}
 _SECURITY_SEVERITY = {rules.HIGH: "8.0", rules.MEDIUM: "5.0", rules.LOW: "2.0"}  # GitHub's bands
 

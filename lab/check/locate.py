@@ -139,7 +139,7 @@ class Sources:
         return list(reversed(self.trees))
 
     def raw_port(self, service: str, port: dict[str, Any]) -> Any:
-        found = self._port_node(service, port)
+        found = self.port_node(service, port)
         return plain(found[1]) if found else None
 
     def _services(self, service: str) -> list[tuple[Path, Any]]:
@@ -162,7 +162,7 @@ class Sources:
                 todo.append((base, _get(_get(tree, "services"), name)))
         return out
 
-    def _port_node(self, service: str, port: dict[str, Any]) -> tuple[Path, Any] | None:
+    def port_node(self, service: str, port: dict[str, Any]) -> tuple[Path, Any] | None:
         best, best_score = None, 0
         for path, svc in self._services(service):
             seq = _get(svc, "ports")
@@ -177,7 +177,7 @@ class Sources:
     def place(self, anchor: tuple[str, ...], item: Any = None) -> Place | None:
         """Where the user wrote it: the item under the anchor, else the anchor, else its parent."""
         if anchor[:1] == ("services",) and len(anchor) == 3 and anchor[2] == "ports" and isinstance(item, dict):
-            found = self._port_node(anchor[1], item)
+            found = self.port_node(anchor[1], item)
             if found:
                 return Place(found[0], found[1].start_mark.line + 1)
         for depth in range(len(anchor), 0, -1):

@@ -28,30 +28,20 @@ def check(ctx: Context) -> Iterator[Finding]:
         for port in svc.get("ports") or []:
             if not isinstance(port, dict):  # compose config always gives the long form
                 yield Finding(RULE.id, HIGH, name, "ports", repr(port), "not understood; use the long syntax")
-                continue
-            host = port.get("host_ip")
-            common = dict(port=p.summary(port), anchor=("services", name, "ports"), item=port)
-            if addr.is_loopback(host):
-                yield Finding(RULE.id, "", name, p.label(port), f"host_ip {host}", "loopback", ok=True, **common)
-            elif not host:
-                yield Finding(
-                    RULE.id,
-                    HIGH,
-                    name,
-                    p.label(port),
-                    "published without a host IP",
-                    "that is every interface; write 127.0.0.1:HOST:CONTAINER or host_ip: 127.0.0.1",
-                    RULE.fix,
-                    **common,
-                )
-            elif addr.is_wildcard(host):
-                yield Finding(
-                    RULE.id,
-                    HIGH,
-                    name,
-                    p.label(port),
-                    f"host_ip {addr.describe(host)}",
-                    "publish on 127.0.0.1 or ::1 only",
-                    RULE.fix,
-                    **common,
-                )
+    for name, port in p.entries(ctx):
+        host = port.get("host_ip")
+        if addr.is_loopback(host):
+            yield p.finding(RULE, name, port, f"host_ip {host}", "loopback")
+        elif not host:
+            yield p.finding(
+                RULE,
+                name,
+                port,
+                "published without a host IP",
+                "that is every interface; write 127.0.0.1:HOST:CONTAINER or host_ip: 127.0.0.1",
+                HIGH,
+            )
+        elif addr.is_wildcard(host):
+            yield p.finding(
+                RULE, name, port, f"host_ip {addr.describe(host)}", "publish on 127.0.0.1 or ::1 only", HIGH
+            )

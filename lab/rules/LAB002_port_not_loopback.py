@@ -20,21 +20,9 @@ RULE = Rule(
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    for name, svc in ctx.services():
-        for port in svc.get("ports") or []:
-            if not isinstance(port, dict):
-                continue
-            host = port.get("host_ip")
-            if host and not addr.is_loopback(host) and not addr.is_wildcard(host):
-                yield Finding(
-                    RULE.id,
-                    HIGH,
-                    name,
-                    p.label(port),
-                    f"host_ip {addr.describe(host)}",
-                    "publish on 127.0.0.1 or ::1 only",
-                    RULE.fix,
-                    port=p.summary(port),
-                    anchor=("services", name, "ports"),
-                    item=port,
-                )
+    for name, port in p.entries(ctx):
+        host = port.get("host_ip")
+        if host and not addr.is_loopback(host) and not addr.is_wildcard(host):
+            yield p.finding(
+                RULE, name, port, f"host_ip {addr.describe(host)}", "publish on 127.0.0.1 or ::1 only", HIGH
+            )

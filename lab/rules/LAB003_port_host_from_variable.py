@@ -24,23 +24,16 @@ RULE = Rule(
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    for name, svc in ctx.services():
-        for port in svc.get("ports") or []:
-            if not isinstance(port, dict):
-                continue
-            host = p.raw_host(ctx.raw_port(name, port))
-            if host and "$" in host:
-                resolved = port.get("host_ip") or ""
-                yield Finding(
-                    RULE.id,
-                    MEDIUM,
-                    name,
-                    p.label(port),
-                    f"host IP from {host}",
-                    f"resolved to {addr.describe(resolved) if resolved else 'nothing (all interfaces)'} here; "
-                    "whoever sets the variable can publish it on any interface",
-                    RULE.fix,
-                    port=p.summary(port),
-                    anchor=("services", name, "ports"),
-                    item=port,
-                )
+    for name, port in p.entries(ctx):
+        host = p.raw_host(ctx.raw_port(name, port))
+        if host and "$" in host:
+            resolved = port.get("host_ip") or ""
+            said = addr.describe(resolved) if resolved else "nothing (all interfaces)"
+            yield p.finding(
+                RULE,
+                name,
+                port,
+                f"host IP from {host}",
+                f"resolved to {said} here; whoever sets the variable can publish it on any interface",
+                MEDIUM,
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -77,3 +78,30 @@ def raw_parts(raw: Any) -> tuple[str | None, str | None, str, str] | None:
     if len(parts) == 1:
         return host, None, parts[0], proto
     return host, parts[0], parts[-1], proto
+
+
+def entries(ctx: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(service, effective port) for every long-form port (compose config always gives that form)."""
+    for name, svc in ctx.services():
+        for port in svc.get("ports") or []:
+            if isinstance(port, dict):
+                yield name, port
+
+
+def finding(rule: Any, name: str, port: dict[str, Any], value: str, detail: str, severity: str = "") -> Any:
+    """A port rule's finding, placed at the port it judged; no severity means a safe row."""
+    from lab.rules import Finding
+
+    return Finding(
+        rule.id,
+        severity,
+        name,
+        label(port),
+        value,
+        detail,
+        rule.fix if severity else "",
+        port=summary(port),
+        anchor=("services", name, "ports"),
+        item=port,
+        ok=not severity,
+    )
