@@ -116,7 +116,12 @@ def cmd_harden(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    stack.down(_project(args), volumes=args.volumes)
+    if not stack.down(_project(args), volumes=args.volumes):
+        print(
+            f"project {args.project} was not started by lab: only lab's rules for it were removed; "
+            f"its containers and volumes are yours (`docker compose -p {args.project} down`)"
+        )
+        return 0
     print(f"project {args.project} down" + (" (volumes and credentials removed)" if args.volumes else ""))
     return 0
 

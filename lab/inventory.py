@@ -195,3 +195,16 @@ def lockdown(project: str) -> list[Lockdown]:
             )
         )
     return sorted(out, key=lambda x: x.container)
+
+
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+
+
+def compose_files(project: str) -> tuple[list[str], str | None]:
+    """The compose files and folder the project was started from, as Compose labelled its containers."""
+    for c in engine.client().containers.list(all=True, filters=_made_by_compose(project)):
+        files = [f for f in (c.labels.get(CONFIG_FILES_LABEL) or "").split(",") if f]
+        if files:
+            return files, c.labels.get(WORKING_DIR_LABEL)
+    return [], None

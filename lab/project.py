@@ -99,6 +99,13 @@ class Project:
             files.append(conventional)
         return files + [p for p in self.overrides if p not in files]
 
+    def started_these(self, files: list[str]) -> bool:
+        """Were containers labelled with these compose files started from this project's files? Another
+        project that only shares the name (the user's own stack) is not lab's to take down or hold to the
+        catalogue. No files known: as before, lab's."""
+        mine = {f.resolve() for f in self.files} | {(self.root / MAIN).resolve()}
+        return not files or any(Path(f).resolve() in mine for f in files)
+
     def compose_env(self) -> dict[str, str]:
         env = {get(svc).port_env: str(port) for svc, port in self.ports.items()}
         env["LAB_SECRETS_DIR"] = str(self.secrets_dir)

@@ -246,8 +246,14 @@ def _quiet_down(compose: Compose, volumes: bool = False) -> None:
         compose.run("down", "--remove-orphans", "--timeout", "5", *(["--volumes"] if volumes else []), timeout=120)
 
 
-def down(project: Project, volumes: bool = False) -> None:
+def down(project: Project, volumes: bool = False) -> bool:
+    """Take lab's project down. Another project of that name (the user's own stack) keeps its containers
+    and volumes: only lab's rules for it go. Returns whether the project was lab's."""
     engine.client()
+    files, _ = inventory.compose_files(project.name)
+    if not project.started_these(files):
+        _drop_rules(project)
+        return False
     compose = compose_for(project)
     args = ["down", "--remove-orphans", "--timeout", "10"] + (["--volumes"] if volumes else [])
     compose.run(*args, timeout=300)
@@ -256,6 +262,7 @@ def down(project: Project, volumes: bool = False) -> None:
         project.forget_all()  # credentials go with the data they unlock
     else:
         project.forget_ports()
+    return True
 
 
 def status(project: Project, probe_timeout: float = 1.0, results: list[Result] | None = None) -> list[ServiceRow]:

@@ -89,6 +89,7 @@ def load(
     project_directory: Path | None = None,
     profiles: list[str] | None = None,
     env_files: list[Path] | None = None,
+    project_name: str | None = None,
 ) -> Loaded:
     """Raise ProjectNotLoaded (exit 2, one line) for anything Compose cannot read."""
     start = (project_directory or Path.cwd()).resolve()
@@ -99,7 +100,7 @@ def load(
     for f in env_files or []:
         if not Path(f).is_file():
             raise ProjectNotLoaded(f"--env-file {f}: no such file", hint="give the path of an env file")
-    options: list[str] = []
+    options: list[str] = ["--project-name", project_name] if project_name else []
     if project_directory:
         options += ["--project-directory", str(start)]
     for f in env_files or []:

@@ -13,7 +13,7 @@ from lab import engine, inventory
 from lab.errors import NoSuchProject
 from lab.project import Project
 from lab.stack import compose_for
-from lab.verify import browser, firewall, hardening, neighbour, reach, runtime, sockets, static
+from lab.verify import browser, firewall, hardening, neighbour, reach, runtime, sockets, static, targets
 from lab.verify.checks import FAIL, Check
 
 
@@ -31,26 +31,43 @@ class Report:
 
 
 def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
+    """One verifier for every project. The targets come from the engine's inventory of the project; for
+    lab's own (it holds the credentials) the catalogue enriches them: its endpoints, protocol probes, the
+    paths the browser check attacks, the hardening it promises. Another project gets the same checks
+    with what any port allows (connect, HTTP) and its hardening gaps as warnings."""
     engine.client()
     found = inventory.bindings(project.name)
-    if not found:
-        raise NoSuchProject(f"project {project.name} has no running containers with published ports")
-    creds = project.credentials()
-    if creds is None:
-        raise NoSuchProject(f"project {project.name} has no credentials (was it started with `lab up`?)")
-    # Every port the project publishes — the catalogue's and anything an override added.
-    ports = {(e.port, e.protocol) for e in project.endpoints()} | {(b.host_port, b.protocol) for b in found}
     networks = inventory.networks(project.name)
     containers = inventory.containers(project.name, networks)
+    files, directory = inventory.compose_files(project.name)
+    own = project.started_these(files)
+    creds = project.credentials() if own else None
+    own = own and creds is not None
+    if not containers or (own and not found):
+        raise NoSuchProject(
+            f"project {project.name} has no running containers" + (" with published ports" if containers else ""),
+            hint=f"start it (`lab up --project {project.name}`, or `docker compose -p {project.name} up -d`); "
+            "`docker compose ls` lists the projects by the names Compose gave them",
+        )
+    seen = targets.from_bindings(found, containers)
+    endpoints = targets.merge(project.endpoints(), seen) if own else seen
+    # Every port the project publishes — the catalogue's and anything an override added.
+    ports = {(e.port, e.protocol) for e in endpoints} | {(b.host_port, b.protocol) for b in found}
     with ThreadPoolExecutor(max_workers=8) as pool:
         nb = pool.submit(neighbour.check, ports, containers, networks, neighbour_timeout)
         futures = [
-            pool.submit(reach.check, project.endpoints(), creds),
-            pool.submit(browser.check, project.endpoints()),
+            pool.submit(reach.check, endpoints, creds),
+            pool.submit(browser.check, endpoints, own),
             # Finding compose costs a process start: do it inside the task, not before the pool.
-            pool.submit(lambda: static.check(compose_for(project), project.root)),
+            pool.submit(
+                lambda: (
+                    static.check(compose_for(project), project.root)
+                    if own
+                    else static.check_files(project.name, files, directory)
+                )
+            ),
             pool.submit(runtime.check, found),
-            pool.submit(lambda: hardening.check(inventory.lockdown(project.name))),
+            pool.submit(lambda: hardening.check(inventory.lockdown(project.name), own)),
             pool.submit(sockets.check, ports),
             nb,
             pool.submit(lambda: firewall.check(project.name, nb.result())),

@@ -8,7 +8,7 @@ from lab import composefile, rules
 from lab.compose_cli import Compose
 from lab.errors import ComposeFailed
 from lab.stack import effective_config
-from lab.verify.checks import FAIL, PASS, WARN, Check
+from lab.verify.checks import FAIL, PASS, SKIP, WARN, Check
 
 
 def audit_config(config: dict, project: str) -> list[Check]:
@@ -42,3 +42,21 @@ def check(compose: Compose, root: Path) -> list[Check]:
         )
     )
     return checks
+
+
+def check_files(project: str, files: list[str], directory: str | None) -> list[Check]:
+    """A project lab did not start: the files Compose labelled its containers with, read as `lab check`
+    reads them. Files no longer at hand are a skip with the reason, not a pass."""
+    from lab.check import load
+    from lab.errors import LabError
+
+    if not files:
+        return [Check("static", "compose files", SKIP, "the containers name no compose files")]
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        return [Check("static", "compose files", SKIP, f"not on this host any more: {missing[0]}")]
+    try:
+        loaded = load.load([Path(f) for f in files], Path(directory) if directory else None, project_name=project)
+    except LabError as exc:
+        return [Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")]
+    return audit_config(loaded.config, project)

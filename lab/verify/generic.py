@@ -1,0 +1,63 @@
+"""Probes for a port lab knows nothing about (a project lab did not start): it answers, and what.
+
+TCP: a connect, then a plain `GET /` to learn whether it speaks HTTP (its status line); a service that
+accepts and never answers is reachable all the same, and costs one bounded read. UDP: a datagram; an
+answer proves it, silence proves nothing (a UDP service may answer only its own protocol), so silence
+is "no protocol probe", never a pass or a fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import dataclass
+
+from lab import addr
+from lab.catalogue import Endpoint
+
+_STATUS = re.compile(rb"^HTTP/\d(?:\.\d)? (\d{3})")
+
+
+@dataclass(frozen=True)
+class Seen:
+    reached: bool | None  # None: cannot tell (UDP silence)
+    detail: str
+    http_status: int | None = None
+
+
+def http_status(endpoint: Endpoint, timeout: float, host_header: str | None = None) -> int | None:
+    """The status line's code of `GET /`, or None when the port does not answer HTTP in time."""
+    try:
+        with socket.create_connection((endpoint.host, endpoint.port), timeout=timeout) as s:
+            host = host_header or addr.host_port(endpoint.host, endpoint.port)
+            s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            match = _STATUS.match(s.recv(64))
+            return int(match.group(1)) if match else None
+    except OSError:
+        return None
+
+
+def probe(endpoint: Endpoint, timeout: float = 2.0) -> Seen:
+    family = addr.family(endpoint.host)
+    if endpoint.protocol == "udp":
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.settimeout(timeout)
+                s.connect((endpoint.host, endpoint.port))
+                s.send(os.urandom(8).hex().encode())
+                reply = s.recv(65535)
+            return Seen(True, f"UDP reply of {len(reply)} bytes")
+        except TimeoutError:
+            return Seen(None, "no protocol probe: no reply to a datagram (a UDP service may answer only its own)")
+        except OSError as exc:
+            return Seen(False, f"UDP: {exc.strerror or exc}")
+    try:
+        with socket.create_connection((endpoint.host, endpoint.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        return Seen(False, f"TCP connect failed: {exc.strerror or exc}")
+    status = http_status(endpoint, timeout)
+    if status is None:
+        return Seen(True, "TCP connect (no HTTP answer; no protocol probe)")
+    return Seen(True, f"HTTP GET / -> {status}", status)

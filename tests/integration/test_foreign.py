@@ -1,0 +1,110 @@
+"""A stack lab did not write or start (tests/integration/foreign, short syntax, default network, a dev
+server that answers any Host), run with plain Compose: `lab verify --project` names each exposure the
+neighbour really reached, `lab harden --project` closes direct routing, `lab down --project` leaves the
+user's containers alone. The stack itself is the positive control: everything it exposes must be flagged."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab import engine, harden, hostnet, ports
+from lab.compose_cli import Compose, find_compose
+from lab.verify import neighbour
+
+pytestmark = pytest.mark.integration
+
+FILES = Path(__file__).parent / "foreign"
+HANG = 20.0  # s: far above a silent port's 2 s probe bound; only a hang gets here
+
+
+def lab_cli(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=300)
+    return out, time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def foreign(lab_stack):  # lab_stack: lab's images (the foreign stack runs lab/echo:local) are built
+    name = f"labtest-foreign-{secrets.token_hex(3)}"
+    hosts = ("127.0.0.1", "::1") if hostnet.has_ipv6_loopback() else ("127.0.0.1",)
+    web, tcp, udp, silent = ports.pick_free(4, ("tcp", "udp"), hosts, low=20000, high=45000)
+    env = {"WEB_PORT": str(web), "TCP_PORT": str(tcp), "UDP_PORT": str(udp), "SILENT_PORT": str(silent)}
+    compose = Compose(find_compose()[0], name, [FILES / "compose.yaml"], env, cwd=FILES)
+    try:
+        compose.run("up", "--detach", "--pull", "never", timeout=300)
+        yield name, {"web": web, "tcp": tcp, "udp": udp, "silent": silent}
+    finally:
+        compose.run("down", "--volumes", "--timeout", "5", timeout=300)
+        if not harden.can_harden():
+            harden.remove(name)
+
+
+def verify_json(name: str) -> tuple[int, dict, float]:
+    out, took = lab_cli("verify", "--project", name, "--json")
+    return out.returncode, json.loads(out.stdout), took
+
+
+def by(doc: dict, name: str, status: str) -> list[str]:
+    return sorted(c["target"] for c in doc["checks"] if c["name"] == name and c["status"] == status)
+
+
+def test_verify_names_every_exposure_of_a_stack_lab_did_not_start(foreign):
+    if neighbour.can_run() or harden.can_harden():
+        pytest.skip(f"skipped: the neighbour probe needs root ({neighbour.can_run() or harden.can_harden()})")
+    name, p = foreign
+    harden.remove(name)  # as the user left it: lab never touched this project
+    code, doc, took = verify_json(name)
+    assert code == 1 and took < HANG
+    # What the engine bound: every published port on every interface.
+    assert {t.split()[0].rsplit("-", 2)[1] for t in by(doc, "runtime", "fail")} == {"web", "tcp", "udp", "silent"}
+    # The neighbour reached each published port at the host's address, and the containers directly.
+    reached = by(doc, "neighbour", "fail")
+    for port, proto in ((p["web"], "tcp"), (p["tcp"], "tcp"), (p["udp"], "udp")):
+        assert f"{proto}/{port} via host veth v4" in reached
+    assert any(t.startswith("tcp/8000 direct to web ") for t in reached), reached
+    assert any(t.startswith("udp/65432 direct to udp ") for t in reached), reached
+    # The dev server answers any Host: a finding, with what it means and the known fixes.
+    [rebind] = [c for c in doc["checks"] if c["target"] == f"web tcp/127.0.0.1:{p['web']} DNS rebinding"]
+    assert rebind["status"] == "fail" and "answers any Host" in rebind["detail"] and "ALLOWED_HOSTS" in rebind["detail"]
+    # Only HTTP ports get browser checks; the plain TCP, UDP and silent ones are reached but not attacked.
+    assert {t.split()[0] for t in by(doc, "browser", "fail") + by(doc, "browser", "pass")} == {"web"}
+    reach = {c["target"]: c for c in doc["checks"] if c["name"] == "reach"}
+    assert reach[f"web tcp/127.0.0.1:{p['web']}"]["detail"] == "HTTP GET / -> 200"
+    assert reach[f"silent tcp/127.0.0.1:{p['silent']}"]["status"] == "pass"  # reachable, bounded, no answer
+    assert reach[f"udp udp/127.0.0.1:{p['udp']}"]["status"] == "pass"
+    # Static: the files Compose labelled the containers with, judged by lab's rules.
+    assert {t.split()[0] for t in by(doc, "static", "fail")} == {"web", "tcp", "udp", "silent"}
+    # Their hardening is their choice: warnings, never failures.
+    assert by(doc, "hardening", "fail") == [] and len(by(doc, "hardening", "warn")) == 5
+
+
+def test_harden_closes_direct_routing_and_down_leaves_their_containers(foreign):
+    if neighbour.can_run() or harden.can_harden():
+        pytest.skip(f"skipped: needs root ({neighbour.can_run() or harden.can_harden()})")
+    name, _ = foreign
+    out, _ = lab_cli("harden", "--project", name)
+    assert out.returncode == 0, out.stderr
+    _, doc, _ = verify_json(name)
+    assert [t for t in by(doc, "neighbour", "fail") if " direct to " in t] == []
+    assert [t for t in by(doc, "firewall", "fail")] == []
+    running = {c.name for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={name}"})}
+    out, _ = lab_cli("down", "--project", name)
+    assert out.returncode == 0 and "was not started by lab" in out.stdout
+    after = {c.name for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={name}"})}
+    assert after == running and len(running) == 5
+    assert harden.tagged(name) == []
+
+
+def test_a_project_with_no_containers_is_one_line_and_exit_2(engine_ok):
+    out, took = lab_cli("verify", "--project", f"labtest-nothing-{secrets.token_hex(3)}")
+    lines = out.stderr.splitlines()
+    assert out.returncode == 2 and took < HANG
+    assert lines[0].startswith("lab: error: project labtest-nothing-") and "has no running containers" in lines[0]
+    assert lines[1].startswith("lab: hint: ")
