@@ -45,6 +45,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    if args.file or args.fix or args.project_directory or args.profile or args.env_file:
+        return _up_files(args)
     catalogue.preload()
     project = _project(args)
     portplan.apply(project, args.port or [], args.dynamic_ports)
@@ -71,6 +73,27 @@ def cmd_up(args: argparse.Namespace) -> int:
     timeline.mark("verify")
     report = verify.run(project)
     timeline.mark("verified")
+    _print_verify(report, failing_only=True)
+    return 0 if report.ok else 1
+
+
+def _up_files(args: argparse.Namespace) -> int:
+    """`lab up -f FILE…`: a project lab did not write (lab/foreign.py)."""
+    from lab import foreign
+
+    if args.port or args.dynamic_ports or args.override:
+        raise UsageError(
+            "--port, --dynamic-ports and --override are for lab's own stack",
+            "with -f, the files say the ports; add an override with another -f",
+        )
+    start = time.monotonic()
+    name = None if args.project == DEFAULT_PROJECT else args.project
+    project = foreign.up(args.file, args.project_directory, args.profile, args.env_file, name, args.fix, args.timeout)
+    print(f"project {project.name} up in {time.monotonic() - start:.1f} s")
+    if args.no_verify:
+        print("verify: skipped (--no-verify)")
+        return 0
+    report = verify.run(project)
     _print_verify(report, failing_only=True)
     return 0 if report.ok else 1
 
@@ -314,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--override", action="append", metavar="FILE", help="an extra compose file (audited by verify)")
     p.add_argument("--no-harden", action="store_true", help="do not add the raw-table rules on engines < 28")
     p.add_argument("--no-verify", action="store_true", help="skip the verify run at the end")
+    _project_files(p)
+    p.add_argument("--fix", action="store_true", help="with -f: republish off-loopback ports on loopback (lab fix)")
 
     p = add("verify", cmd_verify, "prove every service answers over loopback and nothing is reachable elsewhere")
     p.add_argument("--json", action="store_true", help="one JSON object: {ok, project, checks:[...]}")

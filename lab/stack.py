@@ -130,7 +130,7 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         made = networks.ensure(config, project.name, find_compose()[1])
         timeline.mark("harden")
         if hardening:
-            _harden(project)
+            harden_rules(project)
         timeline.mark("start")
         if unchanged:
             say("every container is running as configured: nothing to start")
@@ -140,7 +140,7 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
             if again:  # not what compose does today (see lab/networks.py): if it ever does, rules follow
                 say(f"warning: compose replaced network(s) {', '.join(again)}; applying lab's rules to them now")
                 if hardening:
-                    _harden(project)
+                    harden_rules(project)
         timeline.mark("wait")
         results = wait_until_ready(
             project.endpoints(hosts=project.hosts[:1]),
@@ -156,7 +156,7 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         if not before:  # nothing was running: leave nothing half-started (a fresh project's volumes too)
             _quiet_down(compose, volumes=fresh)
             with contextlib.suppress(LabError):
-                _drop_rules(project)
+                drop_rules(project)
             project.forget_all() if fresh else project.forget_ports()
         if isinstance(exc, ComposeFailed):
             portplan.explain_race(project, exc.stderr)
@@ -195,7 +195,7 @@ def _unchanged(project: Project, config: dict, fingerprint: str, now: list[Conta
     )
 
 
-def _harden(project: Project) -> None:
+def harden_rules(project: Project) -> None:
     why = harden.can_harden()
     if why:
         say(
@@ -210,7 +210,7 @@ def _harden(project: Project) -> None:
         say(f"removed a stale rule: {line}")
 
 
-def _drop_rules(project: Project) -> None:
+def drop_rules(project: Project) -> None:
     """A project's own rules go with its networks (the loopback pair serves every project: it stays)."""
     why = harden.can_harden()
     if why:
@@ -252,12 +252,12 @@ def down(project: Project, volumes: bool = False) -> bool:
     engine.client()
     files, _ = inventory.compose_files(project.name)
     if not project.started_these(files):
-        _drop_rules(project)
+        drop_rules(project)
         return False
     compose = compose_for(project)
     args = ["down", "--remove-orphans", "--timeout", "10"] + (["--volumes"] if volumes else [])
     compose.run(*args, timeout=300)
-    _drop_rules(project)
+    drop_rules(project)
     if volumes:
         project.forget_all()  # credentials go with the data they unlock
     else:

@@ -38,6 +38,21 @@ def http_status(endpoint: Endpoint, timeout: float, host_header: str | None = No
         return None
 
 
+def connects(endpoint: Endpoint, timeout: float, settle: float = 0.3) -> bool:
+    """A connection that stays open (or greets): something is serving. docker-proxy accepts every
+    connection on a published port, then closes it at once when nothing listens behind it — so a bare
+    connect proves nothing there; a server never closes a fresh connection before reading from it."""
+    try:
+        with socket.create_connection((endpoint.host, endpoint.port), timeout=timeout) as s:
+            s.settimeout(settle)
+            try:
+                return s.recv(1) != b""
+            except TimeoutError:
+                return True
+    except OSError:
+        return False
+
+
 def probe(endpoint: Endpoint, timeout: float = 2.0) -> Seen:
     family = addr.family(endpoint.host)
     if endpoint.protocol == "udp":
@@ -57,6 +72,8 @@ def probe(endpoint: Endpoint, timeout: float = 2.0) -> Seen:
             pass
     except OSError as exc:
         return Seen(False, f"TCP connect failed: {exc.strerror or exc}")
+    if not connects(endpoint, timeout):
+        return Seen(False, "the connection was closed at once: nothing serves behind the published port")
     status = http_status(endpoint, timeout)
     if status is None:
         return Seen(True, "TCP connect (no HTTP answer; no protocol probe)")

@@ -6,6 +6,7 @@ user's containers alone. The stack itself is the positive control: everything it
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import engine, harden, hostnet, ports
+from lab import engine, harden, hostnet, inventory, ports
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
 
@@ -24,18 +25,29 @@ FILES = Path(__file__).parent / "foreign"
 HANG = 20.0  # s: far above a silent port's 2 s probe bound; only a hang gets here
 
 
-def lab_cli(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+def lab_cli(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
     return out, time.monotonic() - start
+
+
+def free_ports() -> dict[str, str]:
+    hosts = ("127.0.0.1", "::1") if hostnet.has_ipv6_loopback() else ("127.0.0.1",)
+    chosen = ports.pick_free(4, ("tcp", "udp"), hosts, low=20000, high=45000)
+    return dict(zip(("WEB_PORT", "TCP_PORT", "UDP_PORT", "SILENT_PORT"), map(str, chosen), strict=True))
 
 
 @pytest.fixture(scope="module")
 def foreign(lab_stack):  # lab_stack: lab's images (the foreign stack runs lab/echo:local) are built
     name = f"labtest-foreign-{secrets.token_hex(3)}"
-    hosts = ("127.0.0.1", "::1") if hostnet.has_ipv6_loopback() else ("127.0.0.1",)
-    web, tcp, udp, silent = ports.pick_free(4, ("tcp", "udp"), hosts, low=20000, high=45000)
-    env = {"WEB_PORT": str(web), "TCP_PORT": str(tcp), "UDP_PORT": str(udp), "SILENT_PORT": str(silent)}
+    env = free_ports()
+    web, tcp, udp, silent = (int(env[k]) for k in ("WEB_PORT", "TCP_PORT", "UDP_PORT", "SILENT_PORT"))
     compose = Compose(find_compose()[0], name, [FILES / "compose.yaml"], env, cwd=FILES)
     try:
         compose.run("up", "--detach", "--pull", "never", timeout=300)
@@ -108,3 +120,47 @@ def test_a_project_with_no_containers_is_one_line_and_exit_2(engine_ok):
     assert out.returncode == 2 and took < HANG
     assert lines[0].startswith("lab: error: project labtest-nothing-") and "has no running containers" in lines[0]
     assert lines[1].startswith("lab: hint: ")
+
+
+def project_exists(name: str) -> bool:
+    cli = engine.client()
+    mine = {"label": f"com.docker.compose.project={name}"}
+    return bool(cli.containers.list(all=True, filters=mine) or cli.networks.list(filters=mine))
+
+
+def test_lab_up_refuses_the_stack_as_written_before_creating_anything(lab_stack):
+    name = f"labtest-fup-{secrets.token_hex(3)}"
+    out, _ = lab_cli("up", "-f", str(FILES / "compose.yaml"), "--project", name, env=free_ports())
+    lines = out.stderr.splitlines()
+    assert out.returncode == 2, out.stderr
+    assert lines[0].startswith("lab: error: unsafe configuration, nothing started: service ")
+    assert "published without a host IP" in lines[0] and "(compose.yaml:" in lines[0]
+    assert "lab up --fix" in lines[1]
+    assert not project_exists(name)
+
+
+def test_lab_up_fix_passes_every_exposure_check_and_keeps_the_any_host_finding(lab_stack):
+    if neighbour.can_run() or harden.can_harden():
+        pytest.skip(f"skipped: needs root ({neighbour.can_run() or harden.can_harden()})")
+    name = f"labtest-fup-{secrets.token_hex(3)}"
+    env = free_ports()
+    try:
+        out, _ = lab_cli("up", "-f", str(FILES / "compose.yaml"), "--project", name, "--fix", env=env)
+        assert out.returncode == 1, out.stdout + out.stderr  # the dev server still answers any Host
+        _, doc, _ = verify_json(name)
+        failing = sorted(f"{c['name']} {c['target']}" for c in doc["checks"] if c["status"] == "fail")
+        web = env["WEB_PORT"]
+        rebinding = [f"browser web tcp/127.0.0.1:{web} DNS rebinding"]
+        if hostnet.has_ipv6_loopback():
+            rebinding.append(f"browser web tcp/[::1]:{web} DNS rebinding")
+        assert failing == sorted(rebinding)
+        names = {c["name"] for c in doc["checks"]}
+        assert {"runtime", "sockets", "neighbour", "static", "firewall", "reach"} <= names
+    finally:
+        files, _ = inventory.compose_files(name)
+        if files:
+            Compose(find_compose()[0], name, [Path(f) for f in files], env, cwd=FILES).run(
+                "down", "--volumes", "--timeout", "5", timeout=300
+            )
+        if not harden.can_harden():
+            harden.remove(name)
