@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lab import engine, ports, stack
 from lab import project as projects
-from lab.bench import api, cold, echo, footprint, plots, report
+from lab.bench import anyproject, api, cold, echo, footprint, plots, report
 from lab.bench.procs import lab_argv, timed
 from lab.bench.startup import Bench
 from lab.bench.stats import Row
@@ -106,6 +106,8 @@ def run(opts: Options, root: Path) -> tuple[list[Row], dict]:
         say("api under wrk")
         rows += api.rows(project, quick=opts.quick)
         rows.append(footprint.images_row())
+        say(f"projects lab did not write: lab check and lab verify on {anyproject.SERVICES} services")
+        rows += [anyproject.check_row(rounds), anyproject.verify_row(rounds)]
     finally:
         with contextlib.suppress(Exception):
             stack.down(projects.load(PROJECT), volumes=True)
@@ -156,4 +158,7 @@ METHOD = [
     "API: wrk, 64 connections, on 127.0.0.1, against the API and a bare ASGI hello in the same image.",
     "Images on disk: the unique bytes of lab's images and their base, a layer shared by two images once.",
     "Idle memory: each container's usage less its inactive page cache, a few seconds after start.",
+    "Any project: a generated compose file of 32 services of lab's echo image, three ports each; `lab check` "
+    "next to the `compose config` it builds on, and `lab verify --project` on that project started with plain "
+    "Compose (loopback only) next to `compose ps`.",
 ]

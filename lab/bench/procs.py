@@ -28,8 +28,15 @@ def lab_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "lab", *args]
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None, project: str = "") -> Run:
-    """Run argv to completion (its output kept, shown only if it fails) and time it."""
+def timed(
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    project: str = "",
+    ok: tuple[int, ...] = (0,),
+) -> Run:
+    """Run argv to completion (its output kept, shown only if it fails) and time it. `ok`: the exit codes
+    that count as done (a check that found something exits 1, and that is its answer)."""
     with tempfile.NamedTemporaryFile(prefix="lab-timings-", suffix=".jsonl") as marks:
         run_env = {**os.environ, **(env or {}), "LAB_TIMINGS": marks.name}
         started = time.time()
@@ -37,7 +44,7 @@ def timed(argv: list[str], env: dict[str, str] | None = None, cwd: str | None = 
         done = subprocess.run(argv, env=run_env, cwd=cwd, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         ended = time.time()
-        if done.returncode != 0:
+        if done.returncode not in ok:
             tail = (done.stdout + done.stderr).strip().splitlines()[-12:]
             raise BenchFailed(f"`{' '.join(argv[-6:])}` exited {done.returncode}: " + " | ".join(tail)[-600:])
         run = Run(argv, started, seconds, timeline.read(marks.name))

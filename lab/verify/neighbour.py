@@ -248,7 +248,13 @@ def _attempts(
         # answer as likely as a drop — a probe thread starved on a busy machine once turned a wildcard
         # canary "closed" — so it is asked again with a bound that waits out a slow answer. Costs
         # nothing where the host refuses, as it does here for every port without a wildcard listener.
-        silent = [i for i, r in enumerate(results) if r["outcome"] == "dropped" and r["via"].startswith("host veth")]
+        # TCP only: UDP silence is ordinary (the kernel rate-limits its port-unreachable replies, and a
+        # UDP service may ignore a stranger's datagram), so waiting longer there would prove nothing.
+        silent = [
+            i
+            for i, r in enumerate(results)
+            if r["outcome"] == "dropped" and r["via"].startswith("host veth") and r["protocol"] == "tcp"
+        ]
         if silent:
             again = probe_from(n, [targets[i] for i in silent], max(2.0, timeout))
             for i, r in zip(silent, again, strict=True):

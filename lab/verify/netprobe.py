@@ -20,6 +20,9 @@ import socket
 import threading
 
 CLONE_NEWNET = 0x40000000
+# Targets tried at once (a thread each, blocked in connect or recv). Every batch waits out the timeout of
+# its silent targets, so a project of 30 services (~500 targets) paid 8 × 0.3 s with batches of 64.
+BATCH = 512
 
 
 def attempt(target: dict, timeout: float) -> dict:
@@ -77,10 +80,10 @@ def inside(netns: str, sysctls: dict[str, str], targets: list[dict], timeout: fl
             def one(i: int) -> None:
                 slots[i] = attempt(targets[i], timeout)
 
-            for start in range(0, len(targets), 64):
+            for start in range(0, len(targets), BATCH):
                 batch = [
                     threading.Thread(target=one, args=(i,), daemon=True)
-                    for i in range(start, min(start + 64, len(targets)))
+                    for i in range(start, min(start + BATCH, len(targets)))
                 ]
                 for t in batch:
                     t.start()

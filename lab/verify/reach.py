@@ -24,7 +24,7 @@ def check(endpoints: list[Endpoint], creds: Credentials | None, timeout: float =
         else []
     )
     if other:
-        with ThreadPoolExecutor(max_workers=min(16, len(other))) as pool:
+        with ThreadPoolExecutor(max_workers=min(128, len(other))) as pool:  # each mostly waits on a socket
             seen = list(pool.map(lambda e: generic.probe(e, timeout), other))
         checks += [
             Check("reach", f"{e.service} {e}", SKIP if s.reached is None else PASS if s.reached else FAIL, s.detail)
