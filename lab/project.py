@@ -140,6 +140,35 @@ class Project:
         if self.is_default:
             self._write_dotenv()
 
+    def snapshot(self) -> dict[Path, bytes | None]:
+        """The project's state files as they are (None: its folder did not exist), to `restore` if a run
+        fails: a run may remove only what it made. Another engine's project of the same name (issue 20)
+        keeps its credentials when a run here fails."""
+        files: dict[Path, bytes | None] = {self.state_dir: None} if not self.state_dir.exists() else {}
+        for path in [p for p in self.state_dir.rglob("*") if p.is_file()] + [self.root / ".env"]:
+            if path.is_file():
+                files[path] = path.read_bytes()
+        return files
+
+    def restore(self, before: dict[Path, bytes | None]) -> list[str]:
+        """Undo what a run did to the state: files it made removed, files it changed put back. Returns
+        what it removed, to be said."""
+        removed = []
+        made_folder = self.state_dir in before
+        now = [p for p in self.state_dir.rglob("*") if p.is_file()] if self.state_dir.exists() else []
+        dotenv = self.root / ".env"
+        for path in now + ([dotenv] if dotenv.is_file() and self.is_default else []):
+            if path not in before:
+                path.unlink()
+                removed.append(str(path))
+        for path, data in before.items():
+            if data is not None and (not path.is_file() or path.read_bytes() != data):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        if made_folder:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        return removed
+
     def forget_ports(self) -> None:
         """After `down`: the port choice ends with the stack; credentials stay with the volumes."""
         self.state_file.unlink(missing_ok=True)

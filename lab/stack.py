@@ -112,6 +112,7 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         for problem in credentials.damaged(project.secrets_dir)[:1]:
             raise CredentialsDamaged(problem, project.name)
     fresh = not before and not has_volumes
+    found = project.snapshot()  # what this run finds: a failure puts back exactly this
     creds = credentials.ensure(project.secrets_dir)
     try:
         timeline.mark("images")
@@ -157,7 +158,9 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
             _quiet_down(compose, volumes=fresh)
             with contextlib.suppress(LabError):
                 drop_rules(project)
-            project.forget_all() if fresh else project.forget_ports()
+            removed = project.restore(found)
+            if removed:
+                say(f"removed what this run made: {', '.join(removed)}")
         if isinstance(exc, ComposeFailed):
             portplan.explain_race(project, exc.stderr)
         raise
