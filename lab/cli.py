@@ -150,7 +150,11 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    rows = stack.status(_project(args))
+    from lab import foreign
+
+    project = _project(args)
+    own = foreign.owned(project)
+    rows = stack.status(project) if own else foreign.status(project)
     if args.json:
         print(json.dumps({"project": args.project, "services": [r.__dict__ for r in rows]}, indent=2))
     else:
@@ -159,7 +163,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 ["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail) for r in rows]
             )
         )
-    return 0 if all(r.detail == "answers" for r in rows) else 1
+    return 0 if all(r.detail == "answers" or (not own and r.detail == "-") for r in rows) else 1
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
@@ -178,11 +182,16 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def cmd_ports(args: argparse.Namespace) -> int:
-    from lab import ports
+    from lab import foreign, inventory, ports
     from lab.verify import neighbour
 
     project = _project(args)
-    wanted = [int(p) for p in args.ports] if args.ports else sorted(set(project.ports.values()))
+    published = (
+        set(project.ports.values())
+        if foreign.owned(project)
+        else {b.host_port for b in inventory.bindings(project.name)}  # someone else's: what the engine bound
+    )
+    wanted = [int(p) for p in args.ports] if args.ports else sorted(published)
     held = ports.holders(set(wanted))
     # A loopback binding says nothing of the container behind it: probe its own address too.
     direct = neighbour.direct_exposure(project.name)
@@ -225,14 +234,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_capture(args: argparse.Namespace) -> int:
     import tempfile
 
-    from lab import capture
+    from lab import capture, inventory
 
-    for s in args.services:
-        if s not in BY_NAME:
-            raise UsageError(f"unknown service {s!r}", f"choose from: {', '.join(BY_NAME)}")
     if not 0 < args.seconds <= 3600:
         raise UsageError(f"--seconds {args.seconds:g}: out of range", "give a number of seconds from 0.1 to 3600")
     project = _project(args)
+    known = sorted({c.service for c in inventory.states(project.name)}) or list(BY_NAME)
+    for s in args.services:
+        if s not in known:
+            raise UsageError(f"unknown service {s!r}", f"choose from: {', '.join(known)}")
     print(f"lab: capturing {project.name} for {args.seconds:g} s on loopback and its bridge", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="lab-capture-") as tmp:
         found = capture.run(project, args.services, args.seconds, args.write, Path(tmp))

@@ -21,10 +21,10 @@ from pathlib import Path
 from lab import check, inventory, networks, rules
 from lab.check import fix, load
 from lab.compose_cli import Compose, find_compose
-from lab.errors import ComposeFailed, LabError, NotReady, UnsafeConfig
+from lab.errors import ComposeFailed, LabError, NoSuchProject, NotReady, UnsafeConfig
 from lab.project import Project, check_name
 from lab.rules.LAB014_bridge_binds_everywhere import OPTION
-from lab.stack import drop_rules, harden_rules, say
+from lab.stack import ServiceRow, drop_rules, harden_rules, say
 from lab.verify import generic, targets
 
 FIXABLE = fix.PORT_RULES | {"LAB014"}
@@ -132,3 +132,29 @@ def up(
                 exc.details = compose.run("logs", "--tail", "20", exc.service, timeout=60).stdout
         raise
     return project
+
+
+def owned(project: Project) -> bool:
+    """Is this project lab's own stack (started from lab's files), or someone else's of that name?"""
+    return project.started_these(inventory.compose_files(project.name)[0])
+
+
+def status(project: Project, timeout: float = 1.0) -> list[ServiceRow]:
+    """`lab status` for a project lab did not start: each service's state and health from the engine, and
+    whether each published port answers (a connect and an HTTP GET; no protocol probes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    states = inventory.states(project.name)
+    if not states:
+        raise NoSuchProject(f"project {project.name} has no containers")
+    eps = targets.from_bindings(inventory.bindings(project.name), inventory.containers(project.name))
+    with ThreadPoolExecutor(max_workers=max(1, min(64, len(eps)))) as pool:
+        seen = dict(zip(eps, pool.map(lambda e: generic.probe(e, timeout), eps), strict=True))
+    rows = []
+    for s in states:
+        mine = [e for e in eps if e.service == s.service]
+        failing = [f"{e}: {seen[e].detail}" for e in mine if seen[e].reached is False]
+        detail = "; ".join(failing) if failing else ("answers" if mine else "-")
+        state = f"{s.state} ({s.health})" if s.health else s.state
+        rows.append(ServiceRow(s.service, " ".join(sorted(str(e) for e in mine)), state, detail))
+    return rows

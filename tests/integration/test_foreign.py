@@ -114,6 +114,18 @@ def test_harden_closes_direct_routing_and_down_leaves_their_containers(foreign):
     assert harden.tagged(name) == []
 
 
+def test_status_and_ports_read_the_project_from_the_engine(foreign):
+    name, p = foreign
+    out, _ = lab_cli("status", "--project", name, "--json")
+    rows = {r["service"]: r for r in json.loads(out.stdout)["services"]}
+    assert out.returncode == 0, out.stdout
+    assert set(rows) == {"web", "tcp", "udp", "silent", "hidden"}
+    assert rows["web"]["detail"] == "answers" and rows["hidden"]["detail"] == "-"
+    out, _ = lab_cli("ports", "--project", name)
+    web = [line for line in out.stdout.splitlines() if line.startswith(f"{p['web']} ")]
+    assert web and all("EXPOSED (all interfaces)" in line and f"{name}-web-1" in line for line in web)
+
+
 def test_a_project_with_no_containers_is_one_line_and_exit_2(engine_ok):
     out, took = lab_cli("verify", "--project", f"labtest-nothing-{secrets.token_hex(3)}")
     lines = out.stderr.splitlines()
