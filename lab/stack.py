@@ -7,11 +7,12 @@ import hashlib
 import json
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import composefile, credentials, engine, harden, images, inventory, networks, portplan, rules, timeline
+from lab import composefile, credentials, drift, engine, harden, images, inventory, networks, portplan, rules, timeline
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
 from lab.errors import (
@@ -51,6 +52,7 @@ def _running(compose: Compose) -> list[ContainerState]:
 
 
 _CONFIGS: dict[str, dict] = {}
+_CONFIG_LOCK = threading.Lock()
 
 
 def effective_config(compose: Compose) -> dict:
@@ -62,9 +64,10 @@ def effective_config(compose: Compose) -> dict:
     for f in compose.files:
         digest.update(Path(f).read_bytes() if Path(f).is_file() else b"\0missing")
     key = digest.hexdigest()
-    if key not in _CONFIGS:
-        _CONFIGS[key] = json.loads(compose.run("config", "--format", "json", timeout=60).stdout)
-    return _CONFIGS[key]
+    with _CONFIG_LOCK:  # verify's static and drift checks ask at once, from two threads: one compose call
+        if key not in _CONFIGS:
+            _CONFIGS[key] = json.loads(compose.run("config", "--format", "json", timeout=60).stdout)
+        return _CONFIGS[key]
 
 
 def refuse_unsafe(compose: Compose) -> dict:
@@ -126,7 +129,8 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         # The networks first (made by lab, as compose would: lab/networks.py), then lab's rules for their
         # subnets, then compose creates and starts the containers: no port is published before the rules.
         fingerprint = _fingerprint(config)
-        unchanged = _unchanged(project, config, fingerprint, before)
+        changed = drift.drifted(config, project.name) if before else {}
+        unchanged = not changed and _unchanged(project, config, fingerprint, before)
         timeline.mark("create")
         made = networks.ensure(config, project.name, find_compose()[1])
         timeline.mark("harden")
@@ -136,7 +140,13 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         if unchanged:
             say("every container is running as configured: nothing to start")
         else:
+            for service, what in sorted(changed.items()):  # compose would keep them: its config label is unchanged
+                say(f"recreating {service}, changed behind lab's back: {'; '.join(what)}")
             compose.run("up", "--detach", "--no-build", "--pull", "never", "--remove-orphans")
+            if changed:
+                compose.run(
+                    "up", "--detach", "--no-build", "--pull", "never", "--force-recreate", "--no-deps", *sorted(changed)
+                )
             again = networks.replaced(made)
             if again:  # not what compose does today (see lab/networks.py): if it ever does, rules follow
                 say(f"warning: compose replaced network(s) {', '.join(again)}; applying lab's rules to them now")

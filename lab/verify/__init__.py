@@ -9,10 +9,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from lab import engine, inventory
+from lab import drift, engine, inventory
 from lab.errors import NoSuchProject
 from lab.project import Project
-from lab.stack import compose_for
+from lab.stack import compose_for, effective_config
 from lab.verify import browser, firewall, hardening, neighbour, reach, runtime, sockets, static, targets
 from lab.verify.checks import FAIL, Check
 
@@ -67,6 +67,7 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
                 )
             ),
             pool.submit(runtime.check, found),
+            *([pool.submit(lambda: drift.check(effective_config(compose_for(project)), project.name))] if own else []),
             pool.submit(lambda: hardening.check(inventory.lockdown(project.name), own)),
             pool.submit(sockets.check, ports),
             nb,

@@ -35,7 +35,7 @@ def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_st
     assert [c for c in report.checks if c.status != "pass" and c.target not in known] == []
     assert {c.target for c in report.checks if c.status == "warn"} == known and report.ok
     names = {c.name for c in report.checks}
-    assert names == {"reach", "static", "runtime", "sockets", "neighbour", "firewall", "browser", "hardening"}
+    assert names == {"reach", "static", "runtime", "drift", "sockets", "neighbour", "firewall", "browser", "hardening"}
     nb = [c for c in report.checks if c.name == "neighbour"]
     direct = [c.target.split(" direct to ")[1].split()[0] for c in nb if " direct to " in c.target]
     assert sorted(direct) == ["api", "echo", "echo", "postgres", "redis"]  # echo: tcp and udp

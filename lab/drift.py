@@ -1,0 +1,72 @@
+"""Declared vs live: which running containers no longer match the effective configuration.
+
+Compose recreates a container only when its config hash label changes; `docker update` (a restart policy,
+limits) or a hand-made change leaves the label as it was, so `compose up` keeps the drifted container and
+verify reports the same failure on every run. lab compares what it can read back from the engine with
+what the project declares, and `lab up` recreates what differs (issue 20).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab import engine
+from lab.inventory import PROJECT_LABEL, SERVICE_LABEL
+
+
+def _caps(values: Any) -> set[str]:
+    return {str(v).upper().removeprefix("CAP_") for v in values or ()}
+
+
+def differences(declared: dict[str, Any], host: dict[str, Any]) -> list[str]:
+    """What a container's HostConfig says that its service's effective config does not (words per key)."""
+    found = []
+    restart = declared.get("restart") or "no"
+    live_restart = (host.get("RestartPolicy") or {}).get("Name") or "no"
+    if restart != live_restart:
+        found.append(f"restart policy {live_restart} (declared {restart})")
+    want, live = sorted(_caps(declared.get("cap_add"))), sorted(_caps(host.get("CapAdd")))
+    if want != live:
+        found.append(f"capabilities added {', '.join(live) or 'none'} (declared {', '.join(want) or 'none'})")
+    if _caps(declared.get("cap_drop")) != _caps(host.get("CapDrop")):
+        found.append("capabilities dropped differ")
+    checks = (
+        ("memory limit", int(declared.get("mem_limit") or 0), int(host.get("Memory") or 0)),
+        ("pids limit", int(declared.get("pids_limit") or 0), max(0, int(host.get("PidsLimit") or 0))),
+        ("CPU limit", int(float(declared.get("cpus") or 0) * 1e9), int(host.get("NanoCpus") or 0)),
+        ("read-only root", bool(declared.get("read_only")), bool(host.get("ReadonlyRootfs"))),
+        ("privileged", bool(declared.get("privileged")), bool(host.get("Privileged"))),
+    )
+    for what, want, live in checks:
+        if want != live:
+            found.append(f"{what} {live} (declared {want})")
+    return found
+
+
+def drifted(config: dict[str, Any], project: str) -> dict[str, list[str]]:
+    """service -> what differs, for the project's running containers."""
+    services = config.get("services") or {}
+    out: dict[str, list[str]] = {}
+    filters = {"label": [f"{PROJECT_LABEL}={project}", "com.docker.compose.oneoff=False"]}
+    for c in engine.client().containers.list(filters=filters):
+        service = c.labels.get(SERVICE_LABEL, "")
+        if service in services:
+            diff = differences(services[service], c.attrs.get("HostConfig") or {})
+            if diff:
+                out[service] = diff
+    return out
+
+
+def check(config: dict[str, Any], project: str) -> list:
+    """verify's `drift` checks: one per running service, failing where the live container differs."""
+    from lab.verify.checks import FAIL, PASS, Check
+
+    changed = drifted(config, project)
+    return [
+        Check(
+            "drift", service, FAIL, f"changed behind lab's back: {'; '.join(changed[service])} (`lab up` puts it back)"
+        )
+        if service in changed
+        else Check("drift", service, PASS, "as declared")
+        for service in sorted(config.get("services") or {})
+    ]

@@ -1,0 +1,47 @@
+"""Declared vs live, on a HostConfig shaped as the engine returns it."""
+
+import pytest
+
+from lab.drift import differences
+
+DECLARED = {
+    "restart": "unless-stopped",
+    "cap_add": ["CHOWN", "SETUID"],
+    "cap_drop": ["ALL"],
+    "mem_limit": "268435456",
+    "cpus": 1,
+    "pids_limit": 32,
+    "read_only": True,
+}
+LIVE = {
+    "RestartPolicy": {"Name": "unless-stopped"},
+    "CapAdd": ["CAP_CHOWN", "CAP_SETUID"],
+    "CapDrop": ["ALL"],
+    "Memory": 268435456,
+    "NanoCpus": 1_000_000_000,
+    "PidsLimit": 32,
+    "ReadonlyRootfs": True,
+}
+
+
+def test_a_container_as_declared_has_no_differences():
+    assert differences(DECLARED, LIVE) == []
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        ({"RestartPolicy": {"Name": "no"}}, "restart policy no (declared unless-stopped)"),
+        ({"Memory": 0}, "memory limit 0 (declared 268435456)"),
+        ({"PidsLimit": -1}, "pids limit 0 (declared 32)"),
+        ({"NanoCpus": 2_000_000_000}, "CPU limit 2000000000 (declared 1000000000)"),
+        ({"ReadonlyRootfs": False}, "read-only root False (declared True)"),
+        (
+            {"CapAdd": ["CHOWN", "SETUID", "SYS_ADMIN"]},
+            "capabilities added CHOWN, SETUID, SYS_ADMIN (declared CHOWN, SETUID)",
+        ),
+        ({"Privileged": True}, "privileged True (declared False)"),
+    ],
+)
+def test_each_change_behind_labs_back_is_named(change, said):
+    assert differences(DECLARED, {**LIVE, **change}) == [said]
