@@ -15,7 +15,7 @@ from pathlib import Path
 
 import docker.errors
 
-from lab import addr, catalogue, composefile, connenv, engine, harden, portplan, stack, timeline, verify
+from lab import addr, catalogue, composefile, connenv, engine, harden, portplan, progress, stack, timeline, verify
 from lab import project as projects
 from lab.catalogue import BY_NAME
 from lab.compose_model import PROJECT as DEFAULT_PROJECT
@@ -56,9 +56,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         if f not in project.overrides:
             project.overrides.append(f)
     start = time.monotonic()
-    results = stack.up(project, timeout=args.timeout, hardening=not args.no_harden)
-    took = time.monotonic() - start
-    timeline.mark("up")
+    log = projects.cache_home() / "logs" / f"build-{project.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)  # this run's builds only
+    with progress.view(args.progress, log):
+        results = stack.up(project, timeout=args.timeout, hardening=not args.no_harden)
+        took = time.monotonic() - start
+        timeline.mark("up")
     rows = stack.status(project, results=results)
     print(
         table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail) for r in rows])
@@ -347,6 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--override", action="append", metavar="FILE", help="an extra compose file (audited by verify)")
     p.add_argument("--no-harden", action="store_true", help="do not add the raw-table rules on engines < 28")
     p.add_argument("--no-verify", action="store_true", help="skip the verify run at the end")
+    p.add_argument(
+        "--progress",
+        choices=progress.MODES,
+        default="auto",
+        help="tty: a live view; plain: a few lines per phase; quiet: errors only (default auto)",
+    )
     _project_files(p)
     p.add_argument("--fix", action="store_true", help="with -f: republish off-loopback ports on loopback (lab fix)")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import docker.errors
 
-from lab import engine, timeline, tools
+from lab import engine, progress, timeline, tools
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
@@ -103,7 +103,9 @@ def bootstrap() -> None:
             "bootstrapping the base image needs root (mmdebstrap)",
             "run `sudo make base` once, or `docker load` a debian:bookworm-slim image",
         )
-    with subprocess.Popen([tool, *MMDEBSTRAP[1:]], stdout=subprocess.PIPE) as strap:
+    view = progress.current()
+    chatter = view.log.open("a") if view is not None and view.log else None  # mmdebstrap's progress lines
+    with subprocess.Popen([tool, *MMDEBSTRAP[1:]], stdout=subprocess.PIPE, stderr=chatter) as strap:
         imported = subprocess.run(
             [
                 "docker",
@@ -123,6 +125,8 @@ def bootstrap() -> None:
         )
         assert strap.stdout is not None
         strap.stdout.close()
+    if chatter is not None:
+        chatter.close()
     if strap.returncode != 0 or imported.returncode != 0:
         raise BaseImageUnavailable(f"bootstrapping {LOCAL_BASE} failed: {imported.stderr.strip()[-200:]}")
     say(f"bootstrapped {LOCAL_BASE}")
@@ -160,8 +164,13 @@ _OUT = threading.Lock()
 def _build(compose: Compose, service: str) -> ComposeFailed | None:
     """Build one image, its progress lines prefixed with its name; the failure, if any, is returned."""
 
+    view = progress.current()
+
     class Prefixed:
         def write(self, line: str) -> None:
+            if view is not None:  # to the build log, and its step into the progress view
+                view.build_line(service, line)
+                return
             with _OUT:
                 sys.stderr.write(f"[{service}] {line}")
 
@@ -193,7 +202,8 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
     ]
     if not stale:
         return []
-    say(f"building {', '.join(stale)} on {base} (progress below, one line prefix per image)")
+    if progress.current() is None:
+        say(f"building {', '.join(stale)} on {base} (progress below, one line prefix per image)")
     compose.env["LAB_BASE_IMAGE"] = base
     # One compose build per image, all at once: compose's own build (no buildx here) goes in depends_on
     # order, which left api waiting for the other three. BuildKit still runs a step shared by two
@@ -203,7 +213,11 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
     for name, failure in zip(stale, outcomes, strict=True):
         if failure is not None:
             lines = failure.stderr.splitlines()
-            raise BuildFailed(name, _failing_step(lines), "\n".join(lines[-25:])) from failure
+            error = BuildFailed(name, _failing_step(lines), "\n".join(lines[-25:]))
+            view = progress.current()
+            if view is not None and view.log:
+                error.hint += f"; the whole build log: {view.log}"
+            raise error from failure
     for name in stale:
         spec = next(s for s in SERVICES if s.name == name)
         record[name] = {"hash": wanted[name], "id": engine.image_id(spec.image)}

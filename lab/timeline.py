@@ -10,9 +10,20 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
+
+_LISTENERS: list[Callable[[str, dict], None]] = []
+
+
+def listen(callback: Callable[[str, dict], None]) -> Callable[[], None]:
+    """Have `callback(event, detail)` called on every mark (the progress view); returns the undo."""
+    _LISTENERS.append(callback)
+    return lambda: _LISTENERS.remove(callback)
 
 
 def mark(event: str, **detail: object) -> None:
+    for callback in list(_LISTENERS):
+        callback(event, detail)
     path = os.environ.get("LAB_TIMINGS")
     if not path:
         return
