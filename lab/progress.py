@@ -46,6 +46,7 @@ class View:
     _live: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_beat: float = 0.0
+    _stop: threading.Event | None = None
 
     # -- what the marks mean -----------------------------------------------------------------
     def on_mark(self, event: str, detail: dict) -> None:
@@ -121,16 +122,18 @@ class View:
             sys.stderr.write(f"lab: {text}\n")
             sys.stderr.flush()
 
+    def __rich__(self):  # rich's Live re-renders this 4 times a second: elapsed times tick
+        return self._table()
+
     def _render(self) -> None:
-        if self.mode == "tty" and self._live is not None:
-            self._live.update(self._table())  # type: ignore[attr-defined]
-        elif self.mode == "plain":
+        if self.mode == "plain":
             now = time.monotonic()
             running = [p for p in self.phases.values() if p.ended is None]
             if running and now - self._last_beat > HEARTBEAT and now - running[0].started > HEARTBEAT:
                 self._last_beat = now
                 for p in running:
-                    self._say(f"still {p.label} ({now - p.started:.0f} s){': ' + p.note if p.note else ''}")
+                    note = f" — {p.note}" if p.note else ""
+                    self._say(f"{p.label}: still running after {now - p.started:.0f} s{note}")
 
     def _table(self):
         from rich.table import Table
@@ -152,17 +155,25 @@ class View:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(self._table(), console=Console(stderr=True), refresh_per_second=4, transient=False)
+            self._live = Live(self, console=Console(stderr=True), refresh_per_second=4, transient=False)
             self._live.__enter__()  # type: ignore[attr-defined]
+        elif self.mode == "plain":  # a bootstrap prints nothing for a minute: the heartbeat needs a clock
+            self._stop = threading.Event()
+            threading.Thread(target=self._beat, daemon=True).start()
         return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(5.0):
+            self._render()
 
     def __exit__(self, *exc: object) -> None:
         global _CURRENT
         if _CURRENT is self:
             _CURRENT = None
         self._undo()
+        if self._stop is not None:
+            self._stop.set()
         if self._live is not None:
-            self._live.update(self._table())  # type: ignore[attr-defined]
             self._live.__exit__(*exc)  # type: ignore[attr-defined]
         if self.log and self.log.exists():
             self._say(f"build log: {self.log}")
