@@ -34,7 +34,17 @@ def _engine() -> tuple[list[Finding], str | None]:
         if engine.has_loopback_fix(version)
         else "predates Docker 28: a neighbour reaches published ports unless lab's rules are in place"
     )
-    return [Finding("engine", OK, f"docker {version} reachable; {rules}")], version
+    found = [Finding("engine", OK, f"docker {version} reachable; {rules}")]
+    k = engine.kind()
+    found.append(
+        Finding(
+            "engine kind",
+            OK if k.cgroups else WARN,
+            f"{k.name}: {k.meaning()}",
+            "" if k.cgroups else "verify marks the limit checks skip on this engine",
+        )
+    )
+    return found, version
 
 
 def _compose() -> Finding:

@@ -68,7 +68,7 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
             ),
             pool.submit(runtime.check, found),
             *([pool.submit(lambda: drift.check(effective_config(compose_for(project)), project.name))] if own else []),
-            pool.submit(lambda: hardening.check(inventory.lockdown(project.name), own)),
+            pool.submit(lambda: hardening.check(inventory.lockdown(project.name), own, engine.kind().cgroups)),
             pool.submit(sockets.check, ports),
             nb,
             pool.submit(lambda: firewall.check(project.name, nb.result())),

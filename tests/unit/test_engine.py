@@ -16,3 +16,25 @@ from lab import engine
 def test_versions_and_the_loopback_fix(text, parsed, fixed):
     assert engine.parse_version(text) == parsed
     assert engine.has_loopback_fix(text) is fixed
+
+
+@pytest.mark.parametrize(
+    "info, versions, name, cgroups",
+    [
+        ({"CgroupDriver": "cgroupfs", "SecurityOptions": ["name=seccomp,profile=default"]}, {}, "docker", True),
+        ({"CgroupDriver": "none", "SecurityOptions": ["name=seccomp", "name=rootless"]}, {}, "docker rootless", False),
+        ({"CgroupDriver": "systemd"}, {"Components": [{"Name": "Podman Engine"}]}, "podman", True),
+        (
+            {"CgroupDriver": "cgroupfs", "SecurityOptions": ["name=rootless"]},
+            {"Components": [{"Name": "Podman Engine"}]},
+            "podman rootless",
+            True,
+        ),
+    ],
+)
+def test_the_engine_is_known_by_its_own_answers(info, versions, name, cgroups):
+    from lab.engine import detect
+
+    found = detect(info, versions)
+    assert (found.name, found.cgroups) == (name, cgroups)
+    assert found.meaning()
