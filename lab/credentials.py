@@ -1,7 +1,10 @@
-"""Per-project credentials: random on first `up`, kept outside git with mode 0600.
+"""Per-project credentials: random on first `up`, kept outside git in a folder only its owner can enter.
 
 Containers get them as compose secrets (files); they never enter compose.yaml, an
-image layer or a container's environment.
+image layer or a container's environment. The folder is 0700 and each file 0644: on the host nobody
+but the owner reaches a file (the folder stops them), while a container, which sees only the file
+bind-mounted on its own, reads it whoever ran lab — root, or a user in the docker group — without a
+capability beyond Docker's defaults (DAC_READ_SEARCH was needed for 0600 files of a non-root owner).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from lab.catalogue import postgres
 
 NAMES = ("redis_password", "postgres_password")
+SECRET_MODE = 0o644  # inside a 0700 folder: see above
 
 
 @dataclass(frozen=True)
@@ -25,9 +29,10 @@ class Credentials:
 
 
 def _write_secret(path: Path, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
+    os.chmod(path, SECRET_MODE)  # whatever the umask took away
 
 
 MIN_LENGTH = 32  # what token_urlsafe(24) gives: anything shorter was cut
@@ -56,6 +61,8 @@ def ensure(folder: Path) -> Credentials:
         if not path.exists() or not path.read_text().strip():
             path.unlink(missing_ok=True)
             _write_secret(path, secrets.token_urlsafe(24))
+        elif path.stat().st_mode & 0o777 != SECRET_MODE and path.stat().st_uid == os.geteuid():
+            os.chmod(path, SECRET_MODE)  # made 0600 by an older lab: readable by the containers again
     return load(folder)
 
 

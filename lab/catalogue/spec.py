@@ -38,13 +38,11 @@ class Credentials(Protocol):
 Probe = Callable[[Endpoint, Credentials, float], str]
 
 
-# What an entrypoint that starts as root (to read root-only secrets) needs, and nothing more: it makes
+# What an entrypoint that starts as root (to read the secrets and prepare its files) needs, and no more: it makes
 # its files as root, hands them over, and setpriv drops to the service user before exec. Not DAC_OVERRIDE
 # or FOWNER: root may write only what it owns (the entrypoints are written for that).
 DROP_TO_USER = {
     "CHOWN": "the entrypoint hands the files it made on a root-owned tmpfs to the service user",
-    "DAC_READ_SEARCH": "read the 0600 secret files, owned by whoever ran lab (not always root), and walk the "
-    "data directory to fix its owner; read only, never write",
     "SETUID": "setpriv switches to the service user before exec",
     "SETGID": "setpriv switches to the service group before exec",
 }

