@@ -6,7 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from lab import engine, harden, hostnet, images, inventory, portplan, ports
+from lab import addr, engine, harden, hostnet, images, inventory, portplan, ports
 from lab.compose_cli import find_compose
 from lab.errors import LabError
 from lab.project import Project
@@ -142,6 +142,25 @@ def _ports(project: Project) -> list[Finding]:
     return findings
 
 
+def _published(project: Project) -> list[Finding]:
+    """A project lab did not start: what the engine published for it, loopback or not."""
+    found = []
+    for b in inventory.bindings(project.name):
+        where = f"{b.protocol}/{b.host_port} of {b.container}"
+        if addr.is_loopback(b.host_ip):
+            found.append(Finding(f"port {b.host_port}", OK, f"{where}: on {b.host_ip} only"))
+        else:
+            found.append(
+                Finding(
+                    f"port {b.host_port}",
+                    FAIL,
+                    f"{where}: on {addr.describe(b.host_ip)}",
+                    "`lab fix` writes the override that puts it on loopback; `lab up -f FILE --fix` runs it so",
+                )
+            )
+    return found
+
+
 def run(project: Project) -> list[Finding]:
     findings, version = _engine()
     findings.append(_compose())
@@ -159,5 +178,7 @@ def run(project: Project) -> list[Finding]:
     if version:
         running = bool(inventory.containers(project.name))
         findings += [_firewall(project, running), _direct_routing(project)]
+    if version and not project.started_these(inventory.compose_files(project.name)[0]):
+        return findings + _published(project)  # someone else's project: lab's own ports are not the question
     findings += _ports(project)
     return findings

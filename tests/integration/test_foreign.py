@@ -126,6 +126,15 @@ def test_status_and_ports_read_the_project_from_the_engine(foreign):
     assert web and all("EXPOSED (all interfaces)" in line and f"{name}-web-1" in line for line in web)
 
 
+def test_doctor_names_each_port_their_stack_published_off_loopback(foreign):
+    name, p = foreign
+    out, _ = lab_cli("doctor", "--project", name)
+    assert out.returncode == 1
+    web = [line for line in out.stdout.splitlines() if line.startswith(f"port {p['web']} ")]
+    assert web and all("FAIL" in line and "all interfaces" in line for line in web)
+    assert "lab fix" in out.stdout
+
+
 def test_a_project_with_no_containers_is_one_line_and_exit_2(engine_ok):
     out, took = lab_cli("verify", "--project", f"labtest-nothing-{secrets.token_hex(3)}")
     lines = out.stderr.splitlines()
