@@ -171,4 +171,8 @@ def _without_env_files(compose: Compose, paths: list[Path], first: ComposeFailed
 
 def _not_loaded(exc: ComposeFailed, paths: list[Path]) -> ProjectNotLoaded:
     last = exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else "no output"
+    if "required variable" in last:  # `${VAR:?…}`: the project says it cannot be read without it
+        return ProjectNotLoaded(
+            f"the compose files do not load: {last}", hint="set it in the shell or .env, or pass --env-file F"
+        )
     return ProjectNotLoaded(f"the compose files do not load: {last}", [str(p) for p in paths])

@@ -63,6 +63,11 @@ BAD = {
     "no compose file here": ({"README": "x"}, [], "no compose file in"),
     "missing --env-file": ({"compose.yaml": EXPOSED}, ["--env-file", "none.env"], "--env-file none.env: no such file"),
     "unknown profile": ({"compose.yaml": EXPOSED}, ["--profile", "debug"], "unknown profile 'debug'"),
+    "a required variable unset": (
+        {"compose.yaml": 'services:\n  web:\n    image: x\n    ports: ["${NEED:?set NEED}:80"]\n'},
+        [],
+        "required variable NEED is missing a value",
+    ),
 }
 
 
