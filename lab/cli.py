@@ -12,15 +12,18 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import docker.errors
-
-from lab import addr, catalogue, composefile, connenv, engine, harden, portplan, progress, stack, timeline, verify
-from lab import project as projects
-from lab.catalogue import BY_NAME
 from lab.compose_model import PROJECT as DEFAULT_PROJECT
 from lab.errors import LabError, NoSuchProject, UsageError
 from lab.report import table
+
+if TYPE_CHECKING:
+    from lab import project as projects
+    from lab import verify
+
+# Each command imports what it uses when it runs: `lab check` (a pre-commit hook) never loads the docker
+# SDK and its requests/urllib3 (~0.1 s), nor the probes' clients.
 
 
 def _port_number(text: str) -> int:
@@ -30,10 +33,14 @@ def _port_number(text: str) -> int:
 
 
 def _project(args: argparse.Namespace) -> projects.Project:
+    from lab import project as projects
+
     return projects.load(args.project)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from lab import composefile
+
     if args.check:
         drift = composefile.check()
         for d in drift:
@@ -45,6 +52,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from lab import catalogue, portplan, progress, stack, timeline, verify
+    from lab import project as projects
+
     if args.file or args.fix or args.project_directory or args.profile or args.env_file:
         return _up_files(args)
     catalogue.preload()
@@ -83,7 +93,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def _up_files(args: argparse.Namespace) -> int:
     """`lab up -f FILE…`: a project lab did not write (lab/foreign.py)."""
-    from lab import foreign
+    from lab import foreign, verify
 
     if args.port or args.dynamic_ports or args.override:
         raise UsageError(
@@ -117,6 +127,8 @@ def _print_verify(report: verify.Report, failing_only: bool = False, took: float
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from lab import catalogue, verify
+
     catalogue.preload()
     start = time.monotonic()
     report = verify.run(_project(args))
@@ -129,6 +141,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_harden(args: argparse.Namespace) -> int:
+    from lab import harden
+    from lab import project as projects
+
     if args.undo:  # a named project: its own rules; none named: every rule lab added
         removed = harden.remove(args.project and projects.check_name(args.project), loopback=not args.project)
         print("\n".join(f"removed {line}" for line in removed) or "nothing to remove")
@@ -143,6 +158,8 @@ def cmd_harden(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    from lab import stack
+
     if not stack.down(_project(args), volumes=args.volumes):
         print(
             f"project {args.project} was not started by lab: only lab's rules for it were removed; "
@@ -154,7 +171,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from lab import foreign
+    from lab import foreign, stack
 
     project = _project(args)
     own = foreign.owned(project)
@@ -171,12 +188,17 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    from lab import stack
+    from lab.catalogue import BY_NAME
+
     if args.service and args.service not in BY_NAME:
         raise UsageError(f"unknown service {args.service!r}", f"choose one of: {', '.join(BY_NAME)}")
     return stack.logs(_project(args), args.service, follow=args.follow, tail=args.tail)
 
 
 def cmd_env(args: argparse.Namespace) -> int:
+    from lab import connenv
+
     project = _project(args)
     creds = project.credentials()
     if creds is None:
@@ -186,7 +208,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def cmd_ports(args: argparse.Namespace) -> int:
-    from lab import foreign, inventory, ports
+    from lab import addr, foreign, inventory, ports
     from lab.verify import neighbour
 
     project = _project(args)
@@ -239,6 +261,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     import tempfile
 
     from lab import capture, inventory
+    from lab.catalogue import BY_NAME
 
     if not 0 < args.seconds <= 3600:
         raise UsageError(f"--seconds {args.seconds:g}: out of range", "give a number of seconds from 0.1 to 3600")
@@ -263,6 +286,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from lab import bench
+    from lab import project as projects
     from lab.bench import report
 
     docs = None if args.quick or args.no_docs else projects.ROOT / "docs" / "benchmarks.md"
@@ -331,6 +355,8 @@ def _project_files(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lab import connenv, progress
+
     parser = argparse.ArgumentParser(prog="lab", description="A local multi-service lab on loopback only.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -437,8 +463,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             return args.func(args)
-        except docker.errors.DockerException as exc:  # after connect: translated in one place
-            raise engine.translate(exc) from exc
+        except Exception as exc:
+            sdk = sys.modules.get("docker.errors")  # loaded by whatever talked to the engine, else none raised
+            if sdk is not None and isinstance(exc, sdk.DockerException):  # after connect: translated in one place
+                from lab import engine
+
+                raise engine.translate(exc) from exc
+            raise
     except BrokenPipeError:  # `lab … | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
