@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import re
 from dataclasses import dataclass
 
 import docker
@@ -11,16 +14,90 @@ import docker.errors
 from lab.errors import EngineError, EngineUnavailable, LabError
 
 FIXED_IN = (28, 0, 0)  # moby/moby#49325: raw-table DROP for loopback-published ports
+DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
+
+
+def _context():
+    """The docker CLI's context when DOCKER_HOST is not set: Compose follows it, so lab must too."""
+    import docker.context
+
+    name = os.environ.get("DOCKER_CONTEXT") or docker.context.config.get_current_context_name()
+    found = docker.context.ContextAPI.get_context(name)
+    if found is None:
+        raise EngineUnavailable(
+            f"docker context {name!r} does not exist", "`docker context ls` lists them; `docker context use default`"
+        )
+    return found
+
+
+def endpoint() -> str:
+    """Where the engine is, as Compose and the docker CLI would find it: DOCKER_HOST, else the context."""
+    explicit = os.environ.get("DOCKER_HOST")
+    if explicit:
+        return explicit
+    return _context().Host or DEFAULT_ENDPOINT
+
+
+def state_key() -> str | None:
+    """The folder that keeps one engine's projects apart from another's (None for the system engine).
+
+    A project's credentials unlock volumes on one engine only: the same project name on a second engine
+    (rootless, Podman, a remote context) is another stack and gets its own state (issue 20's data loss).
+    Read from the environment alone, so it costs no round trip."""
+    where = endpoint()
+    if where == DEFAULT_ENDPOINT:
+        return None
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", where.split("://", 1)[-1]).strip("-")[-40:]
+    return f"{readable}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
 
 
 @functools.cache
 def client() -> docker.DockerClient:
     try:
-        cli = docker.from_env(timeout=30)
+        if os.environ.get("DOCKER_HOST"):
+            cli = docker.from_env(timeout=30)
+        else:
+            ctx = _context()
+            cli = docker.DockerClient(base_url=ctx.Host or DEFAULT_ENDPOINT, tls=ctx.TLSConfig or False, timeout=30)
         cli.ping()
     except docker.errors.DockerException as exc:
-        raise EngineUnavailable(f"Docker engine not reachable: {str(exc).splitlines()[0][:160]}") from exc
+        raise unreachable(exc) from exc
     return cli
+
+
+def unreachable(exc: Exception) -> EngineUnavailable:
+    """One line on why the engine did not answer, and the one thing to do about it for that endpoint."""
+    where = endpoint()
+    why = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    path = where.split("://", 1)[1] if where.startswith("unix://") else ""
+    if path and os.path.exists(path) and not _is_socket(path):
+        return EngineUnavailable(
+            f"{path} is not a socket, so no engine", "point DOCKER_HOST at the engine's socket (`docker context ls`)"
+        )
+    down = not path or not os.path.exists(path) or "refused" in why.lower()
+    if path and not os.path.exists(path):
+        why = "no such socket"
+    if path and "Permission denied" in why:
+        hint = f"you may not use {path}: join its group (`usermod -aG docker $USER`) or run a rootless engine"
+    elif not down:  # it accepted the connection: something else listens there
+        hint = "that socket answers, but not as a Docker engine API: point DOCKER_HOST at the engine's socket"
+        why = f"not a Docker engine API ({why})"
+    elif "podman" in path:
+        hint = f"start Podman's API service: `podman system service --time=0 {where} &`"
+    elif path and path != DEFAULT_ENDPOINT.split("://", 1)[1]:
+        hint = (
+            "start that engine (rootless Docker: `systemctl --user start docker` or `dockerd-rootless.sh`), "
+            "or unset DOCKER_HOST for the system one"
+        )
+    else:
+        hint = EngineUnavailable.hint
+    return EngineUnavailable(f"Docker engine not reachable at {where}: {why}", hint)
+
+
+def _is_socket(path: str) -> bool:
+    import stat
+
+    return stat.S_ISSOCK(os.stat(path).st_mode)
 
 
 def version() -> str:
@@ -53,7 +130,7 @@ def translate(exc: docker.errors.DockerException) -> LabError:
     """The one place an SDK failure becomes a LabError."""
     if isinstance(exc, docker.errors.APIError):
         return EngineError(f"Docker engine error: {exc.explanation or exc}")
-    return EngineUnavailable(f"Docker engine not reachable: {str(exc).splitlines()[0][:160]}")
+    return unreachable(exc)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,8 @@ def ensure_base() -> str:
         return OFFICIAL_BASE
     except docker.errors.DockerException as exc:
         why = getattr(exc, "explanation", None) or str(exc)
-        say(f"pull failed ({str(why).splitlines()[0][:100]}); bootstrapping {LOCAL_BASE} from Debian's packages")
+        reason = str(why).splitlines()[0].rsplit(": ", 1)[-1][:80]  # "no such host", not the whole URL chain
+        say(f"pull failed ({reason}); bootstrapping {LOCAL_BASE} from Debian's packages")
     bootstrap()
     return LOCAL_BASE
 

@@ -54,6 +54,7 @@ class View:
         if event == "bootstrap":
             self._start("base", "bootstrap the Debian base image")
         elif event == "build":
+            self._end("base")  # the builds need the base: it is there once the first one starts
             self._start(f"build {service}", f"build {service}")
         elif event == "built":
             self._end(f"build {service}")

@@ -2,7 +2,8 @@
 
 Its state lives per user, not per checkout, in `~/.local/state/lab/<name>/` (XDG_STATE_HOME,
 or LAB_STATE_HOME): a project name is one stack on the engine — its containers and volumes
-too — so its credentials and port choice must be one as well. `state.json` holds the choices
+too — so its credentials and port choice must be one as well. Another engine (rootless, Podman,
+a context) keeps its own under `engines.d/<engine>/<name>/`: same name, another stack. `state.json` holds the choices
 so that every command, and plain `docker compose` in the repo (through `.env` for the default
 project), agree until `down`.
 """
@@ -17,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import compose_model, credentials, hostnet
+from lab import compose_model, credentials, engine, hostnet
 from lab.addr import LOOPBACK_V4, LOOPBACK_V6
 from lab.catalogue import SERVICES, Endpoint, get
 from lab.composefile import IPV6, MAIN, ROOT
@@ -25,24 +26,30 @@ from lab.credentials import Credentials
 from lab.errors import UsageError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ENGINES = "engines.d"  # not a valid project name, so no project's state can collide with it
 DOTENV_HEADER = "# Written by lab for the default project; removed by `lab down`. Do not edit.\n"
+
+
+def _per_engine(root: Path) -> Path:
+    key = engine.state_key()
+    return root / ENGINES / key if key else root
 
 
 def state_home() -> Path:
     explicit = os.environ.get("LAB_STATE_HOME")
     if explicit:
-        return Path(explicit)
+        return _per_engine(Path(explicit))
     xdg = os.environ.get("XDG_STATE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "lab"
+    return _per_engine((Path(xdg) if xdg else Path.home() / ".local" / "state") / "lab")
 
 
 def cache_home() -> Path:
     """What can be rebuilt (which image was built from which inputs): per user and engine, not per project."""
     explicit = os.environ.get("LAB_CACHE_HOME")
     if explicit:
-        return Path(explicit)
+        return _per_engine(Path(explicit))
     xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "lab"
+    return _per_engine((Path(xdg) if xdg else Path.home() / ".cache") / "lab")
 
 
 def check_name(name: str) -> str:
@@ -82,6 +89,12 @@ class Project:
     @property
     def is_default(self) -> bool:
         return self.name == compose_model.PROJECT
+
+    @property
+    def owns_dotenv(self) -> bool:
+        """The repo's .env is for plain `docker compose` on the system engine: another engine's run of the
+        default project must neither write it nor take it away."""
+        return self.is_default and engine.state_key() is None
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -137,7 +150,7 @@ class Project:
             )
             + "\n"
         )
-        if self.is_default:
+        if self.owns_dotenv:
             self._write_dotenv()
 
     def snapshot(self) -> dict[Path, bytes | None]:
@@ -157,7 +170,7 @@ class Project:
         made_folder = self.state_dir in before
         now = [p for p in self.state_dir.rglob("*") if p.is_file()] if self.state_dir.exists() else []
         dotenv = self.root / ".env"
-        for path in now + ([dotenv] if dotenv.is_file() and self.is_default else []):
+        for path in now + ([dotenv] if dotenv.is_file() and self.owns_dotenv else []):
             if path not in before:
                 path.unlink()
                 removed.append(str(path))
@@ -172,7 +185,7 @@ class Project:
     def forget_ports(self) -> None:
         """After `down`: the port choice ends with the stack; credentials stay with the volumes."""
         self.state_file.unlink(missing_ok=True)
-        if self.is_default:
+        if self.owns_dotenv:
             dotenv = self.root / ".env"
             if dotenv.exists() and dotenv.read_text().startswith(DOTENV_HEADER):
                 dotenv.unlink()

@@ -16,5 +16,6 @@ def ensure(command: str, package: str) -> str | None:
     print(f"lab: installing {package} (apt-get)", file=sys.stderr, flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
-        subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, env=env)
+        # apt's chatter (debconf's notes on stderr) would tear through the live progress view
+        subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return shutil.which(command)
