@@ -172,27 +172,25 @@ class Compose:
 
         Raises ComposeFailed carrying the kept output when it exits non-zero.
         """
-        argv = self.argv(*args)
-        tail: deque[str] = deque(maxlen=keep)
-        with subprocess.Popen(
-            argv,
-            env=self.environ(),
-            cwd=self.cwd,
-            text=True,
-            bufsize=1,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        ) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                tail.append(line.rstrip("\n"))
-                out.write(line)
-        if proc.returncode != 0:
-            raise ComposeFailed(argv, proc.returncode, "\n".join(tail))
-        return list(tail)
+        return stream(self.argv(*args), self.environ(), self.cwd, out, keep)
 
     def ps(self) -> list[ContainerState]:
         return parse_ps(self.run("ps", "--all", "--format", "json", timeout=60).stdout)
+
+
+def stream(argv: list[str], env: dict[str, str], cwd: Path | None, out: Writer, keep: int = 400) -> list[str]:
+    """Run a long command (compose's or an engine's own build), its output echoed live to `out`."""
+    tail: deque[str] = deque(maxlen=keep)
+    with subprocess.Popen(
+        argv, env=env, cwd=cwd, text=True, bufsize=1, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail.append(line.rstrip("\n"))
+            out.write(line)
+    if proc.returncode != 0:
+        raise ComposeFailed(argv, proc.returncode, "\n".join(tail))
+    return list(tail)
 
 
 @dataclass(frozen=True)

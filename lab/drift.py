@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab import engine
+from lab import caps, engine
 from lab.inventory import PROJECT_LABEL, SERVICE_LABEL
-
-
-def _caps(values: Any) -> set[str]:
-    return {str(v).upper().removeprefix("CAP_") for v in values or ()}
 
 
 def differences(declared: dict[str, Any], host: dict[str, Any]) -> list[str]:
@@ -25,11 +21,10 @@ def differences(declared: dict[str, Any], host: dict[str, Any]) -> list[str]:
     live_restart = (host.get("RestartPolicy") or {}).get("Name") or "no"
     if restart != live_restart:
         found.append(f"restart policy {live_restart} (declared {restart})")
-    want, live = sorted(_caps(declared.get("cap_add"))), sorted(_caps(host.get("CapAdd")))
+    want = caps.kept(declared.get("cap_add"), declared.get("cap_drop"))
+    live = caps.kept(host.get("CapAdd"), host.get("CapDrop"))
     if want != live:
-        found.append(f"capabilities added {', '.join(live) or 'none'} (declared {', '.join(want) or 'none'})")
-    if _caps(declared.get("cap_drop")) != _caps(host.get("CapDrop")):
-        found.append("capabilities dropped differ")
+        found.append(f"capabilities {', '.join(sorted(live)) or 'none'} (declared {', '.join(sorted(want)) or 'none'})")
     checks = (
         ("memory limit", int(declared.get("mem_limit") or 0), int(host.get("Memory") or 0)),
         ("pids limit", int(declared.get("pids_limit") or 0), max(0, int(host.get("PidsLimit") or 0))),

@@ -139,6 +139,7 @@ class Kind:
 
     name: str  # "docker", "docker rootless", "podman", "podman rootless"
     cgroups: bool  # can it enforce memory/CPU/pids limits (a rootless engine on cgroup v1 cannot)
+    v6_to_v4: bool = True  # does [::1]:port reach an IPv4-only container (docker-proxy, rootlesskit: yes)
 
     @property
     def rootless(self) -> bool:
@@ -164,7 +165,9 @@ def detect(info: dict, versions: dict) -> Kind:
     components = [str(c.get("Name", "")).lower() for c in versions.get("Components") or []]
     podman = any("podman" in c for c in components) or "podman" in str(versions.get("Platform", {})).lower()
     rootless = any("rootless" in str(o) for o in info.get("SecurityOptions") or []) or bool(
-        (info.get("host") or {}).get("security", {}).get("rootless")
+        info.get("Rootless") or (info.get("host") or {}).get("security", {}).get("rootless")
     )
     name = ("podman" if podman else "docker") + (" rootless" if rootless else "")
-    return Kind(name, str(info.get("CgroupDriver") or "").lower() not in ("", "none"))
+    # Podman's netavark forwards a published port by NAT only: [::1] has no IPv4 container to go to
+    # (seen here: every [::1] probe timed out while 127.0.0.1 answered).
+    return Kind(name, str(info.get("CgroupDriver") or "").lower() not in ("", "none"), v6_to_v4=not podman)

@@ -50,3 +50,22 @@ def port_is_free(host: str, port: int, protocol: str) -> bool:
     except OSError:  # held, or the family is gone: either way we cannot publish there
         return False
     return True
+
+
+def interface_with(address: str) -> str | None:
+    """The host interface that holds `address` (a bridge's gateway), from the kernel's own answer.
+
+    Docker names its bridges `br-<id>`, Podman `podman<N>`, and a rootless engine's bridge is in another
+    namespace (no interface here at all): the gateway address says which it is, whatever the engine."""
+    import json
+    import subprocess
+
+    try:
+        shown = subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True, timeout=10)
+        links = json.loads(shown.stdout or "[]")
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    for link in links:
+        if any(a.get("local") == address for a in link.get("addr_info") or []):
+            return link.get("ifname")
+    return None

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import docker.errors
 
-from lab import engine, progress, timeline, tools
+from lab import engine, podman, progress, timeline, tools
 from lab.catalogue import SERVICES
-from lab.compose_cli import Compose
+from lab.compose_cli import Compose, stream
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
 from lab.project import cache_home
 
@@ -162,8 +162,9 @@ def _failing_step(lines: list[str]) -> str:
 _OUT = threading.Lock()
 
 
-def _build(compose: Compose, service: str) -> ComposeFailed | None:
-    """Build one image, its progress lines prefixed with its name; the failure, if any, is returned."""
+def _build(compose: Compose, service: str, config: dict | None = None) -> ComposeFailed | None:
+    """Build one image, its progress lines prefixed with its name; the failure, if any, is returned.
+    With `config` (Podman), the engine's own builder builds it from the same effective build spec."""
 
     view = progress.current()
 
@@ -177,7 +178,10 @@ def _build(compose: Compose, service: str) -> ComposeFailed | None:
 
     timeline.mark("build", service=service)
     try:
-        compose.stream("--progress", "plain", "build", service, out=Prefixed())
+        if config is not None:
+            stream(podman.build_argv(service, config), compose.environ(), compose.cwd, Prefixed())
+        else:
+            compose.stream("--progress", "plain", "build", service, out=Prefixed())
     except ComposeFailed as exc:
         return exc
     finally:
@@ -209,8 +213,11 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
     # One compose build per image, all at once: compose's own build (no buildx here) goes in depends_on
     # order, which left api waiting for the other three. BuildKit still runs a step shared by two
     # Dockerfiles (the python layer of echo and api) once.
+    config = None
+    if engine.kind().name.startswith("podman"):  # no BuildKit behind Podman's socket: its own builder
+        config = json.loads(compose.run("config", "--format", "json").stdout)
     with ThreadPoolExecutor(max_workers=len(stale)) as pool:
-        outcomes = list(pool.map(lambda name: _build(compose, name), stale))
+        outcomes = list(pool.map(lambda name: _build(compose, name, config), stale))
     for name, failure in zip(stale, outcomes, strict=True):
         if failure is not None:
             lines = failure.stderr.splitlines()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab import engine
+from lab import engine, hostnet, podman
 from lab.compose_cli import ContainerState, Publisher
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -50,16 +50,24 @@ class Binding:
 
 
 def networks(project: str) -> list[Network]:
-    """The project's bridge networks, with the host interface each uses (`br-<id[:12]>` unless named)."""
+    """The project's bridge networks, with the host interface each uses: the one holding its gateway
+    (Docker's `br-<id[:12]>`, Podman's `podman<N>`), else Docker's name for it."""
     out = []
     for net in engine.client().networks.list(filters=_mine(project)):
         attrs = net.attrs
         if attrs.get("Driver") != "bridge":
             continue
-        bridge = (attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{net.id[:12]}"
         config = (attrs.get("IPAM") or {}).get("Config") or []
+        gateways = [c["Gateway"] for c in config if c.get("Gateway")]
+        named = (attrs.get("Options") or {}).get("com.docker.network.bridge.name")
+        bridge = (
+            named
+            or (podman.bridge(engine.client(), net.name) if engine.kind().name.startswith("podman") else None)
+            or next(filter(None, map(hostnet.interface_with, gateways)), None)
+            or f"br-{net.id[:12]}"
+        )
         subnets = tuple(c["Subnet"] for c in config if c.get("Subnet"))
-        out.append(Network(net.name, bridge, subnets, tuple(c["Gateway"] for c in config if c.get("Gateway"))))
+        out.append(Network(net.name, bridge, subnets, tuple(gateways)))
     return sorted(out, key=lambda n: n.name)
 
 
@@ -98,8 +106,12 @@ def states(project: str) -> list[ContainerState]:
     readiness loop pays on every round."""
     out = []
     labels = [f"{PROJECT_LABEL}={project}", "com.docker.compose.oneoff=False"]
+    podman_here = engine.kind().name.startswith("podman")
     for c in engine.client().containers.list(all=True, filters={"label": labels}):
         state = c.attrs.get("State") or {}
+        health = (state.get("Health") or {}).get("Status", "")
+        if podman_here and health == "starting" and state.get("Status") == "running":
+            health = podman.run_healthcheck(engine.client(), c.id) or health  # nothing else runs it here
         pubs = tuple(
             Publisher(
                 entry.get("HostIp", ""),
@@ -115,7 +127,7 @@ def states(project: str) -> list[ContainerState]:
                 c.labels.get(SERVICE_LABEL, ""),
                 c.name,
                 state.get("Status", ""),
-                (state.get("Health") or {}).get("Status", ""),
+                health,
                 int(state.get("ExitCode") or 0),
                 pubs,
                 c.id,

@@ -95,6 +95,9 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
     never started keeps nothing, credentials included.
     """
     engine.client()
+    if project.ipv6 and not engine.kind().v6_to_v4:
+        project.ipv6 = False
+        say(f"{engine.kind().name} cannot carry [::1] to an IPv4-only container: publishing on 127.0.0.1 only")
     compose = compose_for(project)
     for path in composefile.write(project.root):
         say(f"regenerated {path.name} from the catalogue")

@@ -5,6 +5,7 @@ effective capability (read from /proc, so a privilege drop that did not happen i
 
 from __future__ import annotations
 
+from lab import caps
 from lab.inventory import Lockdown
 from lab.verify.checks import FAIL, PASS, SKIP, WARN, Check
 
@@ -13,12 +14,13 @@ LIMITS = ("[5.11]", "[5.12]", "[5.29]")  # what an engine without cgroups cannot
 
 def problems(c: Lockdown, allowed: set[str]) -> list[str]:
     found = []
-    if "ALL" not in {x.upper() for x in c.cap_drop}:
+    extra = caps.kept(c.cap_add, c.cap_drop) - allowed  # the set kept, however the engine lists it
+    if extra >= caps.DEFAULT - allowed:
         found.append("capabilities not dropped (cap_drop: ALL) [5.4]")
-    extra = {x.upper().removeprefix("CAP_") for x in c.cap_add} - allowed
+        extra -= caps.DEFAULT
     if extra:
         beyond = " beyond the catalogue's" if allowed else ""
-        found.append(f"capabilities added{beyond}: {', '.join(sorted(extra))} [5.4]")
+        found.append(f"capabilities kept{beyond}: {', '.join(sorted(extra))} [5.4]")
     if c.uid is None or c.uid == 0:
         found.append("PID 1 runs as root" if c.uid == 0 else "PID 1 unreadable")
     if c.cap_eff:

@@ -34,6 +34,13 @@ def test_versions_and_the_loopback_fix(text, parsed, fixed):
             "podman rootless",
             True,
         ),
+        # Podman 4.3's own answer (read off `podman system service` here): a plain Rootless flag
+        (
+            {"CgroupDriver": "cgroupfs", "Rootless": True},
+            {"Components": [{"Name": "Podman Engine"}]},
+            "podman rootless",
+            True,
+        ),
     ],
 )
 def test_the_engine_is_known_by_its_own_answers(info, versions, name, cgroups):

@@ -9,3 +9,21 @@ def test_an_engine_without_cgroups_skips_the_limits_and_still_judges_the_rest():
     got = {(x.target, x.status) for x in check([c], known=True, cgroups=False)}
     assert got == {("p-redis-1 limits", "skip"), ("p-redis-1", "pass")}
     assert {(x.target, x.status) for x in check([c], known=True, cgroups=True)} == {("p-redis-1", "fail")}
+
+
+def test_capabilities_are_judged_by_the_set_kept_however_the_engine_lists_them():
+    from lab import caps
+    from lab.inventory import Lockdown
+    from lab.verify.hardening import problems
+
+    def lock(add, drop):
+        return Lockdown("p-x-1", "x", 999, 0, drop, add, True, True, False, 1, 1, 32, True, "unless-stopped")
+
+    podman_way = tuple(sorted(caps.DEFAULT - {"CHOWN"}))  # Podman: each default dropped by name
+    assert problems(lock((), podman_way), {"CHOWN"}) == []
+    assert problems(lock(("CHOWN",), ("ALL",)), {"CHOWN"}) == []  # Docker's way, the same set
+    assert problems(lock((), ()), set()) == ["capabilities not dropped (cap_drop: ALL) [5.4]"]
+    assert problems(lock(("SYS_ADMIN",), ("ALL",)), set()) == ["capabilities kept: SYS_ADMIN [5.4]"]
+    assert problems(lock((), podman_way[1:]), {"CHOWN"}) == [
+        f"capabilities kept beyond the catalogue's: {podman_way[0]} [5.4]"
+    ]
