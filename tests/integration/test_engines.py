@@ -1,0 +1,163 @@
+"""A second engine beside the system Docker (issue 19): rootful Podman behind its Docker-compatible API,
+started and stopped by the project's own `.ci/engine`. The same `lab up`, `verify` and `down` run there
+and report only what they saw; the same project name on two engines is two stacks with two states
+(issue 20's data loss: a run on one engine removed the other's credentials)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab import harden, ports
+from lab import project as projects
+from lab.catalogue import SERVICES
+from tests.integration.conftest import PREFIX
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "engine"
+BOUND = 900  # s: a first run bootstraps the base into Podman and builds four images (~3 min here)
+
+
+@pytest.fixture(scope="module")
+def podman():
+    if os.geteuid() != 0:
+        pytest.skip("skipped: starting Podman's API service needs root")
+    out = subprocess.run(["bash", str(SCRIPT), "start", "podman"], capture_output=True, text=True, timeout=BOUND)
+    if out.returncode != 0 and "could not install" in out.stderr:
+        pytest.skip(f"skipped: {out.stderr.strip().splitlines()[-1]}")
+    assert out.returncode == 0, out.stderr
+    host = out.stdout.strip().rpartition("DOCKER_HOST=")[2]
+    assert host.startswith("unix://"), out.stdout
+    try:
+        yield {"DOCKER_HOST": host}
+    finally:
+        subprocess.run(["bash", str(SCRIPT), "stop", "podman"], capture_output=True, timeout=120)
+
+
+def lab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=BOUND, env={**os.environ, **env}
+    )
+
+
+def port_flags() -> list[str]:
+    chosen = ports.pick_free(len(SERVICES), ("tcp", "udp"), ("127.0.0.1",), low=20000, high=45000)
+    return [f for s, p in zip(SERVICES, chosen, strict=True) for f in ("--port", f"{s.name}={p}")]
+
+
+def name(what: str) -> str:
+    return f"{PREFIX}{what}-{os.urandom(3).hex()}"
+
+
+def test_podman_runs_the_stack_and_verify_proves_it_with_the_same_checks(podman):
+    project = name("podman")
+    try:
+        up = lab(podman, "up", "--project", project, *port_flags(), "--progress", "plain", "--no-verify")
+        assert up.returncode == 0, up.stderr[-2000:]
+        out = lab(podman, "verify", "--project", project, "--json")
+        doc = json.loads(out.stdout)
+        statuses = {(c["name"], c["status"]) for c in doc["checks"]}
+        assert out.returncode == 0, [c for c in doc["checks"] if c["status"] != "pass"]
+        assert ("neighbour", "skip") not in statuses and ("firewall", "skip") not in statuses
+        neighbour = [c for c in doc["checks"] if c["name"] == "neighbour"]
+        assert len([c for c in neighbour if " direct to " in c["target"]]) == 5  # every container address
+        assert all(c["status"] == "pass" for c in neighbour)
+        # lab's rule names Podman's own bridge, read from the engine, not Docker's br-<id>
+        assert any(c["name"] == "firewall" and "! -i podman" in c["target"] for c in doc["checks"]), doc["checks"]
+        status = lab(podman, "status", "--project", project)
+        assert status.returncode == 0 and status.stdout.count("running (healthy)") == 4, status.stdout
+    finally:
+        down = lab(podman, "down", "--project", project, "--volumes")
+    assert down.returncode == 0, down.stderr
+    assert harden.tagged(project) == []
+
+
+def test_the_same_project_on_podman_never_touches_the_system_engines_state(podman):
+    """The issue's case: the system engine's project (down, volumes and credentials kept), then the same
+    name on a second engine — a failed run there and a `down --volumes` there — must leave its state byte
+    for byte. Before state was kept per engine, that `down --volumes` removed these very files."""
+    project = name("twin")
+    here = projects.Project(project)  # the system engine's: this process has no DOCKER_HOST
+    assert "DOCKER_HOST" not in os.environ
+    here.save()
+    from lab import credentials
+
+    credentials.ensure(here.secrets_dir)
+    before = {p: p.read_bytes() for p in here.state_dir.rglob("*") if p.is_file()}
+    flags = port_flags()
+    held = socket.create_server(("127.0.0.1", int(flags[flags.index("--port") + 1].split("=")[1])))
+    try:
+        failed = lab(podman, "up", "--project", project, *flags, "--no-verify")
+        assert failed.returncode != 0 and "in use" in failed.stderr
+    finally:
+        held.close()
+    try:
+        up = lab(podman, "up", "--project", project, *flags, "--no-verify")
+        assert up.returncode == 0, up.stderr[-2000:]
+    finally:
+        down = lab(podman, "down", "--project", project, "--volumes")
+    assert down.returncode == 0, down.stderr
+    assert {p: p.read_bytes() for p in here.state_dir.rglob("*") if p.is_file()} == before
+    here.forget_all()
+
+
+def test_an_engine_that_is_not_running_is_one_line_and_exit_2(tmp_path):
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/podman.sock"}
+    out = lab(env, "status", "--project", name("gone"))
+    assert out.returncode == 2
+    assert "no such socket" in out.stderr and "podman system service" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 2  # the error and its hint
+
+
+def test_on_podman_the_probe_sees_what_is_open_and_harden_closes_direct_routing(podman):
+    """The positive control on Podman: the foreign stack (short syntax, every port on 0.0.0.0). netavark
+    forwards by NAT and adds no ACCEPT for new connections, so on this host Docker's FORWARD policy (DROP)
+    stops a neighbour; a host without Docker accepts. An ACCEPT for the stack's subnets stands in for that
+    host: the neighbour must then reach the published ports at the host's address and the containers
+    directly, and after `lab harden` the container addresses no longer (the 0.0.0.0 ports stay open: only
+    publishing on loopback closes them, as on Docker)."""
+    import docker
+
+    from lab.compose_cli import Compose, find_compose
+    from tests.integration.test_foreign import FILES, free_ports
+
+    project = name("podman-canary")
+    env = free_ports()
+    compose = Compose(find_compose()[0], project, [FILES / "compose.yaml"], {**env, **podman}, cwd=FILES)
+    accepts: list[list[str]] = []
+    try:
+        compose.run("up", "--detach", "--pull", "never", timeout=300)
+        cli = docker.DockerClient(base_url=podman["DOCKER_HOST"])
+        mine = {"label": f"com.docker.compose.project={project}"}
+        subnets = [c["Subnet"] for n in cli.networks.list(filters=mine) for c in n.attrs["IPAM"]["Config"]]
+        for subnet in subnets:
+            rule = ["FORWARD", "-d", subnet, "-m", "comment", "--comment", f"{project} stand-in", "-j", "ACCEPT"]
+            subprocess.run(["iptables", "-I", *rule], check=True)
+            accepts.append(rule)
+
+        def reached() -> set[str]:
+            doc = json.loads(lab(podman, "verify", "--project", project, "--json").stdout)
+            return {c["target"] for c in doc["checks"] if c["name"] == "neighbour" and c["status"] == "fail"}
+
+        before = reached()
+        for key, proto in (("WEB_PORT", "tcp"), ("TCP_PORT", "tcp"), ("UDP_PORT", "udp")):
+            assert f"{proto}/{env[key]} via host veth v4" in before, before
+        assert any(t.startswith("tcp/8000 direct to web ") for t in before), before
+        assert any(t.startswith("udp/65432 direct to udp ") for t in before), before
+        hardened = lab(podman, "harden", "--project", project)
+        assert hardened.returncode == 0, hardened.stderr
+        after = reached()
+        assert [t for t in after if " direct to " in t] == []
+        assert f"tcp/{env['WEB_PORT']} via host veth v4" in after
+    finally:
+        for rule in accepts:
+            subprocess.run(["iptables", "-D", *rule], check=False)
+        compose.run("down", "--volumes", "--timeout", "5", timeout=300)
+        harden.remove(project)
