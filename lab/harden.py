@@ -81,9 +81,10 @@ def project_comment(project: str) -> str:
 
 
 def network_rules(project: str, networks: list[inventory.Network]) -> list[Rule]:
-    """One rule per subnet of each of the project's networks."""
+    """One rule per subnet of each of the project's networks that is on this host (a rootless engine's are
+    in its own namespace: nothing here routes into them, and there is no bridge to name)."""
     rules = []
-    for net in networks:
+    for net in (n for n in networks if n.on_host):
         for subnet in net.subnets:
             tool = "ip6tables" if addr.is_v6(subnet) else "iptables"
             rules.append(Rule(tool, subnet, net.bridge, project_comment(project)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -69,3 +70,28 @@ def interface_with(address: str) -> str | None:
         if any(a.get("local") == address for a in link.get("addr_info") or []):
             return link.get("ifname")
     return None
+
+
+def free_subnet(prefixlen: int, avoid: tuple[str, ...] = ()) -> ipaddress.IPv4Network:
+    """A subnet in 10.200.0.0/13 that no route on this host uses (nor any of `avoid`): for the neighbour
+    probe's veth pair, and for a rootless engine's networks, whose addresses must not mean something
+    else on this host (the system engine's 172.18.0.0/16, say)."""
+    import random
+    import subprocess
+
+    from lab.errors import NetnsError
+
+    used = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+    nets = [ipaddress.ip_network(a, strict=False) for a in avoid]
+    for line in used.splitlines():
+        try:
+            nets.append(ipaddress.ip_network(line.split()[0 if line[0].isdigit() else 1], strict=False))
+        except (ValueError, IndexError):
+            continue
+    step = 2 ** (32 - prefixlen)
+    for _ in range(100):
+        base = (10 << 24) | (random.randint(200, 207) << 16) | random.randrange(0, 1 << 16, step)
+        candidate = ipaddress.ip_network((base, prefixlen))
+        if not any(candidate.overlaps(n) for n in nets if n.prefixlen > 0):
+            return candidate
+    raise NetnsError(f"no free /{prefixlen} in 10.200.0.0/13 on this host")

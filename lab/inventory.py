@@ -30,6 +30,7 @@ class Network:
     bridge: str  # the host-side interface packets for this network leave by
     subnets: tuple[str, ...]
     gateways: tuple[str, ...] = ()  # the host's own address on the bridge (docker-proxy speaks from it)
+    on_host: bool = True  # False: the bridge lives in a rootless engine's own namespace, not on this host
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def networks(project: str) -> list[Network]:
             or f"br-{net.id[:12]}"
         )
         subnets = tuple(c["Subnet"] for c in config if c.get("Subnet"))
-        out.append(Network(net.name, bridge, subnets, tuple(gateways)))
+        out.append(Network(net.name, bridge, subnets, tuple(gateways), on_host=not engine.kind().rootless))
     return sorted(out, key=lambda n: n.name)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import docker.types
 
-from lab import engine
+from lab import engine, hostnet
 
 PROJECT_LABEL = "com.docker.compose.project"
 NETWORK_LABEL = "com.docker.compose.network"
@@ -41,6 +41,7 @@ def ensure(config: dict, project: str, compose_version: str) -> dict[str, str]:
     Returns name -> network id for all of them, found or made."""
     client = engine.client()
     ids = {}
+    taken: list[str] = []  # a rootless engine's subnets, chosen here (see _own_subnet)
     for key, spec in (config.get("networks") or {}).items():
         if spec.get("external"):
             continue
@@ -59,7 +60,7 @@ def ensure(config: dict, project: str, compose_version: str) -> dict[str, str]:
             name,
             driver=spec.get("driver") or "bridge",
             options=spec.get("driver_opts") or None,
-            ipam=_ipam(spec),
+            ipam=_ipam(spec) or _own_subnet(client, taken),
             internal=bool(spec.get("internal")),
             attachable=bool(spec.get("attachable")),
             enable_ipv6=bool(spec.get("enable_ipv6")),
@@ -68,6 +69,20 @@ def ensure(config: dict, project: str, compose_version: str) -> dict[str, str]:
         )
         ids[name] = made.id
     return ids
+
+
+def _own_subnet(client, taken: list[str]) -> docker.types.IPAMConfig | None:
+    """A rootless engine's bridge lives in its own namespace and picks 172.18.0.0/16 like the system
+    engine does: the same addresses would mean two sets of containers on this host, and the neighbour
+    probe would knock on the wrong ones. There lab picks a subnet no route here uses; elsewhere the
+    engine's own choice stands (it avoids the host's routes itself)."""
+    if not engine.kind().rootless:
+        return None
+    for net in client.networks.list():
+        taken += [c["Subnet"] for c in (net.attrs.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")]
+    subnet = str(hostnet.free_subnet(24, tuple(taken)))
+    taken.append(subnet)
+    return docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
 
 
 def replaced(made: dict[str, str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from lab import engine, harden
+from lab import engine, harden, inventory
 from lab.verify.checks import FAIL, PASS, SKIP, Check
 
 
@@ -37,7 +37,12 @@ def check(project: str, neighbour: list[Check]) -> list[Check]:
         return [Check("firewall", "lab's raw-table rules", SKIP, f"cannot read the raw table ({why})")]
     version = engine.version()
     probed = not any(c.target == "namespace probe" for c in neighbour)  # the probe itself ran
-    checks = []
+    checks = [
+        Check("firewall", f"{net.name} {subnet}", PASS, "no rule needed: not on this host (the engine's namespace)")
+        for net in inventory.networks(project)
+        if not net.on_host
+        for subnet in net.subnets
+    ]
     for rule in harden.wanted(project):
         target = f"{rule.tool} raw -d {rule.destination} ! -i {rule.interface}"
         if harden.present(rule):

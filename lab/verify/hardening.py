@@ -54,13 +54,14 @@ def check(containers: list[Lockdown], known: bool = True, cgroups: bool = True) 
         spec = BY_NAME.get(c.service) if known else None
         allowed = set(spec.capabilities) if spec else set()
         bad = problems(c, allowed)
+        limits = f"mem {c.memory // 2**20} MiB, cpus {c.nano_cpus / 1e9:g}, pids {c.pids_limit}"
         if not cgroups:  # the engine cannot enforce limits: say so, never pass or fail them
             skipped = [b for b in bad if b.endswith(LIMITS)]
             bad = [b for b in bad if b not in skipped]
-            if skipped:
-                checks.append(
-                    Check("hardening", f"{c.container} limits", SKIP, "engine without cgroups: " + "; ".join(skipped))
-                )
+            # declared or not, nothing holds a container to them here (seen: 200 MiB used under 32 MB)
+            said = "; ".join(skipped) if skipped else f"declared {limits}, not enforced"
+            checks.append(Check("hardening", f"{c.container} limits", SKIP, f"engine without cgroups: {said}"))
+            limits = "limits: see skip"
         if bad:
             checks.append(Check("hardening", c.container, FAIL if known else WARN, "; ".join(bad)))
         else:
@@ -69,8 +70,7 @@ def check(containers: list[Lockdown], known: bool = True, cgroups: bool = True) 
                     "hardening",
                     c.container,
                     PASS,
-                    f"uid {c.uid}, no capabilities, read-only, no-new-privileges, "
-                    f"mem {c.memory // 2**20} MiB, cpus {c.nano_cpus / 1e9:g}, pids {c.pids_limit}",
+                    f"uid {c.uid}, no capabilities, read-only, no-new-privileges, {limits}",
                 )
             )
     return checks

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -69,30 +68,12 @@ def _batch(ns: str | None, commands: list[str], family: str = "") -> None:
         raise NetnsError(f"`{' '.join(argv)}` failed: {proc.stderr.strip()[:200]}")
 
 
-def _free_subnet() -> ipaddress.IPv4Network:
-    """A /30 no route on this host uses yet (so the probe cannot leak anywhere)."""
-    used = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
-    nets = []
-    for line in used.splitlines():
-        try:
-            nets.append(ipaddress.ip_network(line.split()[0 if line[0].isdigit() else 1], strict=False))
-        except (ValueError, IndexError):
-            continue
-    for _ in range(100):
-        candidate = ipaddress.ip_network(
-            f"10.{random.randint(200, 254)}.{random.randint(0, 255)}.{random.randrange(0, 256, 4)}/30"
-        )
-        if not any(candidate.overlaps(n) for n in nets if n.prefixlen > 0):
-            return candidate
-    raise NetnsError("no free /30 in 10.200.0.0/13 for the probe")
-
-
 @contextmanager
 def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neighbour]:
     """Create the namespace and veth pair (IPv6 parts only where the host has IPv6), with a route via
     the host for each subnet in `routed` (as a neighbour on the LAN would add); always remove them."""
     tag = secrets.token_hex(3)
-    net = _free_subnet()
+    net = hostnet.free_subnet(30)
     v6 = f"fd6c:6162:{tag[:4]}:{tag[4:]}00::"  # a ULA /64 of our own
     n = Neighbour(f"lab-nb-{tag}", f"labh{tag}", f"labn{tag}", str(net[1]), str(net[2]), v6 + "1", v6 + "2")
     previous = signal.getsignal(signal.SIGTERM)
@@ -103,6 +84,7 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
     in_main = _is_main_thread()
     if in_main:
         signal.signal(signal.SIGTERM, _term)
+    guards: list[tuple[str, list[str]]] = []
     try:
         _ip("netns", "add", n.netns)
         _batch(
@@ -130,6 +112,7 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
                 *(f"route add {s} via {n.host_v4} dev {n.ns_if}" for s in routed if not addr.is_v6(s)),
             ],
         )
+        guards += _guard(n.host_if, ipv6)
         if ipv6:
             _batch(
                 n.netns,
@@ -144,11 +127,31 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
             )
         yield n
     finally:
+        for tool, rule in guards:
+            subprocess.run([tool, "-D", *rule], capture_output=True)
         # The pair first (synchronous; `netns del` frees the peer only later, in the kernel's own time).
         subprocess.run(["ip", "link", "del", n.host_if], capture_output=True)
         subprocess.run(["ip", "netns", "del", n.netns], capture_output=True)
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _guard(host_if: str, ipv6: bool) -> list[tuple[str, list[str]]]:
+    """Nothing the probe sends may leave this machine. A subnet that is not on this host (a rootless
+    engine's lives in its own namespace) routes by the default route: a FORWARD drop from the probe's
+    veth to each uplink keeps those packets here. Local bridges are not uplinks: nothing else changes."""
+    added = []
+    for tool, family in (("iptables", "-4"), ("ip6tables", "-6")) if ipv6 else (("iptables", "-4"),):
+        if not shutil.which(tool):
+            continue
+        shown = subprocess.run(["ip", family, "route", "show", "default"], capture_output=True, text=True)
+        uplinks = sorted({w[w.index("dev") + 1] for w in map(str.split, shown.stdout.splitlines()) if "dev" in w})
+        for uplink in uplinks:
+            rule = ["FORWARD", "-i", host_if, "-o", uplink, "-m", "comment", "--comment", "lab-probe-guard"]
+            rule += ["-j", "DROP"]
+            if subprocess.run([tool, "-I", *rule], capture_output=True).returncode == 0:
+                added.append((tool, rule))
+    return added
 
 
 def _is_main_thread() -> bool:
@@ -259,7 +262,15 @@ def _attempts(
             again = probe_from(n, [targets[i] for i in silent], max(2.0, timeout))
             for i, r in zip(silent, again, strict=True):
                 results[i] = r
+        elsewhere = [ipaddress.ip_network(s) for net in networks if not net.on_host for s in net.subnets]
+        for r in results:  # silence there means: no path in from this host (what the probe's guard kept)
+            if r["via"] == "direct" and r["outcome"] == "dropped" and any(_within(r["host"], s) for s in elsewhere):
+                r["detail"] = "no answer: no path into it from this host (the engine's own namespace)"
         return results
+
+
+def _within(host: str, subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return ipaddress.ip_address(host) in subnet
 
 
 def check(

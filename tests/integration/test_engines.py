@@ -161,3 +161,78 @@ def test_on_podman_the_probe_sees_what_is_open_and_harden_closes_direct_routing(
             subprocess.run(["iptables", "-D", *rule], check=False)
         compose.run("down", "--volumes", "--timeout", "5", timeout=300)
         harden.remove(project)
+
+
+# -- rootless Docker: the engine and lab both run as an unprivileged user ----------------------------------
+
+USER = "labrootless"  # .ci/engine's
+
+
+@pytest.fixture(scope="module")
+def rootless(tmp_path_factory):
+    """The user's own engine, and a copy of this checkout the user owns: `make up` there is what a person
+    on a rootless engine runs (venv, Compose plugin in their home, base bootstrapped without root)."""
+    if os.geteuid() != 0:
+        pytest.skip("skipped: making the rootless engine's user needs root")
+    out = subprocess.run(["bash", str(SCRIPT), "start", "rootless"], capture_output=True, text=True, timeout=300)
+    if out.returncode != 0 and "could not install" in out.stderr:
+        pytest.skip(f"skipped: {out.stderr.strip().splitlines()[-1]}")
+    try:
+        assert out.returncode == 0, out.stderr
+        host = out.stdout.strip().rpartition("DOCKER_HOST=")[2]
+        import pwd
+        import shutil
+
+        home = Path(pwd.getpwnam(USER).pw_dir)
+        repo = home / f"lab-{os.urandom(3).hex()}"
+        root = SCRIPT.parents[1]
+        shutil.copytree(root, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".env"))
+        subprocess.run(["chown", "-R", f"{USER}:", str(repo)], check=True)
+        yield {"DOCKER_HOST": host, "repo": repo, "home": str(home)}
+    finally:  # the user, its engine, its images and its subuid range: nothing of it stays on the host
+        subprocess.run(["bash", str(SCRIPT), "purge", "rootless"], capture_output=True, timeout=300)
+
+
+def as_user(env: dict, *argv: str) -> subprocess.CompletedProcess:
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("PIP_", "SSL_", "REQUESTS_", "CURL_"))}
+    return subprocess.run(
+        ["runuser", "-u", USER, "--", "env", "-i", *(f"{k}={v}" for k, v in keep.items()), f"HOME={env['home']}",
+         "PATH=/usr/sbin:/sbin:/usr/bin:/bin", f"DOCKER_HOST={env['DOCKER_HOST']}", *argv],
+        cwd=env["repo"], capture_output=True, text=True, timeout=BOUND,
+    )  # fmt: skip
+
+
+def test_rootless_make_up_as_a_user_and_root_proves_nothing_reaches_it(rootless):
+    project = name("rootless")
+    flags = " ".join(port_flags())
+    try:
+        up = as_user(rootless, "make", "up", f"PROJECT={project}", f"UP_FLAGS={flags} --progress plain")
+        assert up.returncode == 0, (up.stdout + up.stderr)[-3000:]
+        said = up.stdout + up.stderr
+        assert "verify OK" in said and "skipped" in said  # the namespace probe needs root: skip, never pass
+        # root runs the probe against the user's engine: its subnet is not on this host
+        out = lab({"DOCKER_HOST": rootless["DOCKER_HOST"]}, "verify", "--project", project, "--json")
+        doc = json.loads(out.stdout)
+        assert out.returncode == 0, [c for c in doc["checks"] if c["status"] == "fail"]
+        direct = [c for c in doc["checks"] if c["name"] == "neighbour" and " direct to " in c["target"]]
+        assert len(direct) == 5 and all("no path into it from this host" in c["detail"] for c in direct)
+        limits = [c for c in doc["checks"] if c["target"].endswith(" limits")]
+        assert len(limits) == 4 and all(c["status"] == "skip" and "not enforced" in c["detail"] for c in limits)
+        # The positive control: the api's very address served on this host, and the same probe reaches it.
+        api = next(c for c in direct if " direct to api " in c["target"])
+        address = api["target"].rsplit(" ", 1)[1]
+        link = f"labctl{os.urandom(2).hex()}"
+        subprocess.run(["ip", "link", "add", link, "type", "veth", "peer", "name", link + "p"], check=True)
+        try:
+            subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", link], check=True)
+            subprocess.run(["ip", "link", "set", link, "up"], check=True)
+            with socket.create_server((address, 5000)):
+                again = json.loads(lab({"DOCKER_HOST": rootless["DOCKER_HOST"]}, "verify", "--project", project,
+                                       "--json").stdout)  # fmt: skip
+            [seen] = [c for c in again["checks"] if c["target"] == api["target"]]
+            assert seen["status"] == "fail" and "REACHABLE" in seen["detail"], seen
+        finally:
+            subprocess.run(["ip", "link", "del", link], check=False)
+    finally:
+        down = as_user(rootless, "make", "down", f"PROJECT={project}", "DOWN_FLAGS=--volumes")
+    assert down.returncode == 0, down.stderr
