@@ -99,7 +99,7 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
         project.ipv6 = False
         say(f"{engine.kind().name} cannot carry [::1] to an IPv4-only container: publishing on 127.0.0.1 only")
     if not engine.kind().cgroups:
-        say(f"{engine.kind().name} has no cgroup controller here: memory, CPU and pids limits are declared, not enforced")
+        say(f"{engine.kind().name} has no cgroup controller here: memory, CPU and pids limits are not enforced")
     compose = compose_for(project)
     for path in composefile.write(project.root):
         say(f"regenerated {path.name} from the catalogue")
