@@ -171,6 +171,27 @@ def tagged(project: str | None = None) -> list[tuple[str, list[str]]]:
     return found
 
 
+def drop_counts() -> dict[str, int]:
+    """Packets counted so far by each DROP rule of the raw PREROUTING chain, by destination ("127.0.0.0/8",
+    a subnet, a container's /32): lab's, Docker 28's or anyone's. A packet counted there was dropped
+    before any NAT could send it on — positive evidence, where a timeout is only silence. {} when the
+    table cannot be read."""
+    if can_harden():
+        return {}
+    counts: dict[str, int] = {}
+    for tool in ("iptables", "ip6tables"):
+        if not shutil.which(tool):
+            continue
+        for line in _run(tool, "-v", "-S", "PREROUTING").stdout.splitlines():
+            parts = shlex.split(line)
+            if parts[:2] != ["-A", "PREROUTING"] or parts[-2:] != ["-j", "DROP"]:
+                continue
+            if "-d" in parts and "-c" in parts:
+                where = parts[parts.index("-d") + 1]
+                counts[where] = counts.get(where, 0) + int(parts[parts.index("-c") + 1])
+    return counts
+
+
 def sync(project: str) -> tuple[list[Rule], list[str]]:
     """Make the raw table hold exactly the rules lab wants for `project`: add the missing, and delete the
     project's tagged rules for a subnet or bridge it no longer has (left by `docker compose down`, or a

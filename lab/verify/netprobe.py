@@ -78,7 +78,7 @@ def inside(netns: str, sysctls: dict[str, str], targets: list[dict], timeout: fl
             slots: list[dict] = [{} for _ in targets]
 
             def one(i: int) -> None:
-                slots[i] = attempt(targets[i], timeout)
+                slots[i] = attempt(targets[i], targets[i].get("timeout", timeout))
 
             for start in range(0, len(targets), BATCH):
                 batch = [

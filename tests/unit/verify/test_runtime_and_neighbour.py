@@ -132,3 +132,23 @@ def test_each_missing_safeguard_is_named(change, says):
 
     [problem] = hardening.problems(locked(**change), {"CHOWN", "SETUID", "SETGID"})
     assert says in problem
+
+
+def test_a_quick_silence_is_a_drop_only_when_a_counter_shows_every_packet():
+    from lab.verify.neighbour import settle
+
+    def results():
+        return [{"outcome": "dropped", "detail": "no answer"} for _ in range(3)] + [{"outcome": "refused"}]
+
+    guard = {0: "127.0.0.0/8", 1: "127.0.0.0/8", 2: "172.18.0.0/16", 3: "172.18.0.0/16"}
+    got = results()
+    assert settle(got, guard, {"127.0.0.0/8": 7, "172.18.0.0/16": 0}, {"127.0.0.0/8": 9, "172.18.0.0/16": 1}) == []
+    assert [r["detail"] for r in got[:3]] == ["dropped (counted: 127.0.0.0/8)"] * 2 + [
+        "dropped (counted: 172.18.0.0/16)"
+    ]
+    # one packet short: both of that rule's targets are asked again, the other rule's stand
+    got = results()
+    assert settle(got, guard, {"127.0.0.0/8": 7}, {"127.0.0.0/8": 8, "172.18.0.0/16": 1}) == [0, 1]
+    assert got[0]["detail"] == "no answer" and got[2]["detail"] == "dropped (counted: 172.18.0.0/16)"
+    # no counter at all (no root, no rule): nothing is proven early
+    assert settle(results(), guard, {}, {}) == [0, 1, 2]
