@@ -7,6 +7,7 @@ the base changed since the image was made.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -196,10 +197,8 @@ def _build(compose: Compose, service: str, config: dict | None = None) -> Compos
 def _drop_old(image_id: str) -> None:
     """The image a rebuild replaced, now untagged: lab made it, so lab removes it (each rebuild left
     ~0.5 GB of dangling images behind). One a container still uses stays; the engine says so."""
-    try:
+    with contextlib.suppress(docker.errors.DockerException):
         engine.client().images.remove(image_id, noprune=False)
-    except docker.errors.DockerException:
-        pass
 
 
 def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str]:
