@@ -45,10 +45,14 @@ def state_key() -> str | None:
     (rootless, Podman, a remote context) is another stack and gets its own state (issue 20's data loss).
     Read from the environment alone, so it costs no round trip."""
     where = endpoint()
-    if where == DEFAULT_ENDPOINT:
-        return None
+    if where == DEFAULT_ENDPOINT or _socket_path(where) == _socket_path(DEFAULT_ENDPOINT):
+        return None  # the system engine, however it is spelled (/var/run is /run here)
     readable = re.sub(r"[^A-Za-z0-9]+", "-", where.split("://", 1)[-1]).strip("-")[-40:]
     return f"{readable}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
+
+
+def _socket_path(where: str) -> str | None:
+    return os.path.realpath(where.split("://", 1)[1]) if where.startswith("unix://") else None
 
 
 @functools.cache

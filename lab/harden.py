@@ -73,6 +73,7 @@ class Rule:
         return f"{self.tool} -t raw PREROUTING -d {self.destination} ! -i {self.interface} -j DROP"
 
 
+COUNT = '-m comment --comment "lab-probe-count"'  # a neighbour probe's own counting rule: no verdict
 LOOPBACK = (Rule("iptables", "127.0.0.0/8", "lo"), Rule("ip6tables", "::1/128", "lo"))
 
 
@@ -171,25 +172,69 @@ def tagged(project: str | None = None) -> list[tuple[str, list[str]]]:
     return found
 
 
-def drop_counts() -> dict[str, int]:
-    """Packets counted so far by each DROP rule of the raw PREROUTING chain, by destination ("127.0.0.0/8",
-    a subnet, a container's /32): lab's, Docker 28's or anyone's. A packet counted there was dropped
-    before any NAT could send it on — positive evidence, where a timeout is only silence. {} when the
-    table cannot be read."""
+def dropping(interface: str) -> dict[str, str]:
+    """Destinations the raw table drops, unconditionally, for packets arriving on `interface`: rules of the
+    form `-d X [! -i Y] -j DROP` (Y not that interface; a comment allowed, no other match), lab's, Docker
+    28's or anyone's. destination -> tool. {} when the table cannot be read."""
     if can_harden():
         return {}
-    counts: dict[str, int] = {}
+    found: dict[str, str] = {}
     for tool in ("iptables", "ip6tables"):
         if not shutil.which(tool):
             continue
-        for line in _run(tool, "-v", "-S", "PREROUTING").stdout.splitlines():
-            parts = shlex.split(line)
-            if parts[:2] != ["-A", "PREROUTING"] or parts[-2:] != ["-j", "DROP"]:
+        for line in _run(tool, "-S", "PREROUTING").stdout.splitlines():
+            where = unconditional_drop(line, interface)
+            if where:
+                found[where] = tool
                 continue
-            if "-d" in parts and "-c" in parts:
-                where = parts[parts.index("-d") + 1]
-                counts[where] = counts.get(where, 0) + int(parts[parts.index("-c") + 1])
-    return counts
+            parts = line.split()
+            verdict = parts[parts.index("-j") + 1] if "-j" in parts[:-1] else ""
+            if line.startswith("-A") and verdict not in ("", "DROP", "CT", "NOTRACK", "LOG", "MARK"):
+                break  # an ACCEPT, RETURN or jump may let a packet past the drops after it: stop counting on them
+    return found
+
+
+def unconditional_drop(line: str, interface: str) -> str | None:
+    """The destination of an `-S` line `-A PREROUTING -d X [! -i Y] [-m comment --comment C] -j DROP` that
+    drops every packet from `interface` to X (Y is not `interface`, nothing else is matched); else None."""
+    parts = shlex.split(line)
+    if parts[:2] != ["-A", "PREROUTING"] or parts[-2:] != ["-j", "DROP"] or "-d" not in parts:
+        return None
+    rest = parts[2:-2]
+    at = rest.index("-d")
+    where = rest[at + 1]
+    del rest[at : at + 2]
+    if rest[:2] == ["!", "-i"] and len(rest) >= 3:
+        if rest[2] == interface:
+            return None
+        del rest[:3]
+    if rest[:3] == ["-m", "comment", "--comment"] and len(rest) >= 4:
+        del rest[:4]
+    return None if rest else where
+
+
+def counting(tool: str, interface: str, destinations: list[str], remove: bool = False) -> bool:
+    """Insert (or remove) rules that only count packets from `interface` to each destination, ahead of
+    every DROP: one neighbour probe's own packets, whatever else the host is doing."""
+    lines = [
+        f"{'-D' if remove else '-I'} PREROUTING{'' if remove else ' 1'} -i {interface} -d {d} {COUNT}"
+        for d in destinations
+    ]
+    proc = subprocess.run(
+        [f"{tool}-restore", "-w", "5", "--noflush"], input="*raw\n" + "\n".join(lines) + "\nCOMMIT\n",
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return proc.returncode == 0
+
+
+def counted(tool: str, interface: str) -> dict[str, int]:
+    """Packets the `counting` rules of `interface` saw, by destination."""
+    out: dict[str, int] = {}
+    for line in _run(tool, "-v", "-S", "PREROUTING").stdout.splitlines():
+        parts = shlex.split(line)
+        if "lab-probe-count" in parts and interface in parts and "-d" in parts and "-c" in parts:
+            out[parts[parts.index("-d") + 1]] = int(parts[parts.index("-c") + 1])
+    return out
 
 
 def sync(project: str) -> tuple[list[Rule], list[str]]:

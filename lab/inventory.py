@@ -4,6 +4,7 @@ and what it published. Read through the docker SDK's models; nothing here decide
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from lab import engine, hostnet, podman
@@ -61,11 +62,13 @@ def networks(project: str) -> list[Network]:
         config = (attrs.get("IPAM") or {}).get("Config") or []
         gateways = [c["Gateway"] for c in config if c.get("Gateway")]
         named = (attrs.get("Options") or {}).get("com.docker.network.bridge.name")
+        docker_name = f"br-{net.id[:12]}"
         bridge = (
             named
             or (podman.bridge(engine.client(), net.name) if engine.kind().name.startswith("podman") else None)
+            or (docker_name if os.path.exists(f"/sys/class/net/{docker_name}") else None)
             or next(filter(None, map(hostnet.interface_with, gateways)), None)
-            or f"br-{net.id[:12]}"
+            or docker_name
         )
         subnets = tuple(c["Subnet"] for c in config if c.get("Subnet"))
         out.append(Network(net.name, bridge, subnets, tuple(gateways), on_host=not engine.kind().rootless))

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -47,8 +46,11 @@ def build_argv(service: str, config: dict) -> list[str]:
 
 
 def _remote() -> list[str]:
-    """Build on the engine lab talks to (its socket), not in whatever storage the local CLI would use."""
-    host = os.environ.get("DOCKER_HOST", "")
+    """Build on the engine lab talks to (its socket, from DOCKER_HOST or the context), not in whatever
+    storage the local CLI would use."""
+    from lab import engine
+
+    host = engine.endpoint()
     return ["--remote", "--url", host] if host.startswith("unix://") else []
 
 

@@ -33,16 +33,12 @@ def _guards(rule: harden.Rule, target: str) -> bool:
 
 def check(project: str, neighbour: list[Check]) -> list[Check]:
     why = harden.can_harden()
+    probed = not any(c.target == "namespace probe" for c in neighbour)  # the probe itself ran
     if why:
         return [Check("firewall", "lab's raw-table rules", SKIP, f"cannot read the raw table ({why})")]
     version = engine.version()
-    probed = not any(c.target == "namespace probe" for c in neighbour)  # the probe itself ran
-    checks = [
-        Check("firewall", f"{net.name} {subnet}", PASS, "no rule needed: not on this host (the engine's namespace)")
-        for net in inventory.networks(project)
-        if not net.on_host
-        for subnet in net.subnets
-    ]
+    checks = [_elsewhere(net.name, subnet, neighbour, probed) for net in inventory.networks(project)
+              if not net.on_host for subnet in net.subnets]  # fmt: skip
     for rule in harden.wanted(project):
         target = f"{rule.tool} raw -d {rule.destination} ! -i {rule.interface}"
         if harden.present(rule):
@@ -76,3 +72,21 @@ def check(project: str, neighbour: list[Check]) -> list[Check]:
                 )
             )
     return checks
+
+
+def _elsewhere(name: str, subnet: str, neighbour: list[Check], probed: bool) -> Check:
+    """A network whose bridge is not on this host (a rootless engine's) wants no rule here — a pass only
+    when the probe tried its containers and reached none of them."""
+    tried = [c for c in neighbour if " direct to " in c.target and _in(c.target.rsplit(" ", 1)[-1], subnet)]
+    if not probed or not tried:
+        return Check("firewall", f"{name} {subnet}", SKIP, "not on this host; the probe did not try it")
+    if any(c.status == FAIL for c in tried):
+        return Check("firewall", f"{name} {subnet}", FAIL, "not on this host, yet the probe reached it")
+    return Check("firewall", f"{name} {subnet}", PASS, f"no rule needed: not on this host ({len(tried)} tried)")
+
+
+def _in(host: str, subnet: str) -> bool:
+    try:
+        return ipaddress.ip_address(host) in ipaddress.ip_network(subnet, strict=False)
+    except ValueError:
+        return False

@@ -73,7 +73,7 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
     """Create the namespace and veth pair (IPv6 parts only where the host has IPv6), with a route via
     the host for each subnet in `routed` (as a neighbour on the LAN would add); always remove them."""
     tag = secrets.token_hex(3)
-    net = hostnet.free_subnet(30)
+    net = hostnet.free_subnet(30, routed)  # never one of the project's own subnets (a rootless one has no route)
     v6 = f"fd6c:6162:{tag[:4]}:{tag[4:]}00::"  # a ULA /64 of our own
     n = Neighbour(f"lab-nb-{tag}", f"labh{tag}", f"labn{tag}", str(net[1]), str(net[2]), v6 + "1", v6 + "2")
     previous = signal.getsignal(signal.SIGTERM)
@@ -112,7 +112,7 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
                 *(f"route add {s} via {n.host_v4} dev {n.ns_if}" for s in routed if not addr.is_v6(s)),
             ],
         )
-        guards += _guard(n.host_if, ipv6)
+        _guard(n.host_if, ipv6, guards)
         if ipv6:
             _batch(
                 n.netns,
@@ -128,7 +128,7 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
         yield n
     finally:
         for tool, rule in guards:
-            subprocess.run([tool, "-D", *rule], capture_output=True)
+            subprocess.run([tool, "-w", "5", "-D", *rule], capture_output=True)
         # The pair first (synchronous; `netns del` frees the peer only later, in the kernel's own time).
         subprocess.run(["ip", "link", "del", n.host_if], capture_output=True)
         subprocess.run(["ip", "netns", "del", n.netns], capture_output=True)
@@ -136,11 +136,11 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
             signal.signal(signal.SIGTERM, previous)
 
 
-def _guard(host_if: str, ipv6: bool) -> list[tuple[str, list[str]]]:
+def _guard(host_if: str, ipv6: bool, added: list[tuple[str, list[str]]]) -> None:
     """Nothing the probe sends may leave this machine. A subnet that is not on this host (a rootless
     engine's lives in its own namespace) routes by the default route: a FORWARD drop from the probe's
-    veth to each uplink keeps those packets here. Local bridges are not uplinks: nothing else changes."""
-    added = []
+    veth to each uplink keeps those packets here. Local bridges are not uplinks: nothing else changes.
+    Each rule is recorded in `added` as soon as it is in, for the caller's `finally`."""
     for tool, family in (("iptables", "-4"), ("ip6tables", "-6")) if ipv6 else (("iptables", "-4"),):
         if not shutil.which(tool):
             continue
@@ -149,9 +149,10 @@ def _guard(host_if: str, ipv6: bool) -> list[tuple[str, list[str]]]:
         for uplink in uplinks:
             rule = ["FORWARD", "-i", host_if, "-o", uplink, "-m", "comment", "--comment", "lab-probe-guard"]
             rule += ["-j", "DROP"]
-            if subprocess.run([tool, "-I", *rule], capture_output=True).returncode == 0:
-                added.append((tool, rule))
-    return added
+            proc = subprocess.run([tool, "-w", "5", "-I", *rule], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise NetnsError(f"could not keep the probe's packets on this host: {proc.stderr.strip()[:160]}")
+            added.append((tool, rule))
 
 
 def _is_main_thread() -> bool:
@@ -245,13 +246,15 @@ def _attempts(
     """Build the namespace (the project's subnets routed via the host), try every target, remove it."""
     with neighbour(ipv6, _routed(networks, ipv6)) as n:
         targets = targets_for(n, ports, ipv6) + direct_targets(list(containers), ipv6)
-        before = _drops(n)
-        guard = {i: rule for i, t in enumerate(targets) if (rule := _dropping_rule(t["host"], before))}
-        for i in guard:  # a packet a DROP rule counts needs no long wait: the counter is the answer
+        drops = _droppers(n, ipv6)
+        guard = {i: rule for i, t in enumerate(targets) if (rule := _dropping_rule(t["host"], drops))}
+        for i in guard:  # a packet counted on its way to a DROP needs no long wait: the counter is the answer
             targets[i] = {**targets[i], "timeout": min(QUICK, timeout)}
-        results = probe_from(n, targets, timeout) if targets else []
-        if guard:
-            _proven_or_asked_again(n, targets, results, guard, before, timeout)
+        with _counting(n, {rule: drops[rule] for rule in set(guard.values())}) as read:
+            before = read()
+            results = probe_from(n, targets, timeout) if targets else []
+            if guard:
+                _proven_or_asked_again(n, targets, results, guard, before, read(), timeout)
         # Silence at the host's own address is explained by no rule of lab's (those drop 127.0.0.0/8
         # and the project's subnets): there a port answers or refuses at once. A silent one is a slow
         # answer as likely as a drop — a probe thread starved on a busy machine once turned a wildcard
@@ -265,10 +268,10 @@ def _attempts(
             if r["outcome"] == "dropped" and r["via"].startswith("host veth") and r["protocol"] == "tcp"
         ]
         if silent:
-            again = probe_from(n, [targets[i] for i in silent], max(2.0, timeout))
+            again = probe_from(n, [{**targets[i], "timeout": max(2.0, timeout)} for i in silent], max(2.0, timeout))
             for i, r in zip(silent, again, strict=True):
                 results[i] = r
-        elsewhere = [ipaddress.ip_network(s) for net in networks if not net.on_host for s in net.subnets]
+        elsewhere = [ipaddress.ip_network(s, strict=False) for net in networks if not net.on_host for s in net.subnets]
         for r in results:  # silence there means: no path in from this host (what the probe's guard kept)
             if r["via"] == "direct" and r["outcome"] == "dropped" and any(_within(r["host"], s) for s in elsewhere):
                 r["detail"] = "no answer: no path into it from this host (the engine's own namespace)"
@@ -278,21 +281,48 @@ def _attempts(
 QUICK = 0.05  # s: a guarded target's first try (a refusal or an answer comes back well within it)
 
 
-def _drops(n: Neighbour) -> dict[str, int]:
-    """Packets dropped so far, by destination: the raw table's DROP rules, and for ::1 the kernel's own
-    count on the probe's veth (it drops ::1 from another interface before any rule sees it: Ip6InHdrErrors)."""
-    counts = harden.drop_counts()
+KERNEL = "kernel"
+
+
+def _droppers(n: Neighbour, ipv6: bool) -> dict[str, str]:
+    """Destinations whose packets from this probe are surely dropped, and who counts them."""
+    drops = harden.dropping(n.host_if)
+    if ipv6:
+        drops["::1/128"] = KERNEL  # the kernel drops ::1 from another interface before any rule sees it
+    return drops
+
+
+@contextmanager
+def _counting(n: Neighbour, rules: dict[str, str]) -> Iterator:
+    """Count this probe's own packets to each guarded destination: a rule with no verdict ahead of the
+    DROP (from this probe's veth only, so another verify running beside it adds nothing), and for ::1 the
+    kernel's Ip6InHdrErrors on the veth. Yields a reader; the rules go in a `finally`."""
+    by_tool: dict[str, list[str]] = {}
+    for dest, tool in rules.items():
+        if tool != KERNEL:
+            by_tool.setdefault(tool, []).append(dest)
+    placed = [tool for tool, dests in by_tool.items() if harden.counting(tool, n.host_if, dests)]
+
+    def read() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for tool in placed:
+            counts.update(harden.counted(tool, n.host_if))
+        if KERNEL in rules.values():
+            try:
+                with open(f"/proc/net/dev_snmp6/{n.host_if}") as f:
+                    counts["::1/128"] = int(dict(line.split() for line in f if line.strip())["Ip6InHdrErrors"])
+            except (OSError, KeyError, ValueError):
+                pass
+        return counts
+
     try:
-        with open(f"/proc/net/dev_snmp6/{n.host_if}") as f:
-            kernel = dict(line.split() for line in f if line.strip()).get("Ip6InHdrErrors")
-    except OSError:
-        kernel = None
-    if kernel is not None:
-        counts["::1/128"] = counts.get("::1/128", 0) + int(kernel)
-    return counts
+        yield read
+    finally:
+        for tool in placed:
+            harden.counting(tool, n.host_if, by_tool[tool], remove=True)
 
 
-def _dropping_rule(host: str, counts: dict[str, int]) -> str | None:
+def _dropping_rule(host: str, counts: dict[str, str]) -> str | None:
     """The raw-table DROP rule (its destination) a packet from the neighbour to `host` would meet."""
     for where in counts:
         try:
@@ -304,10 +334,11 @@ def _dropping_rule(host: str, counts: dict[str, int]) -> str | None:
 
 
 def _proven_or_asked_again(
-    n: Neighbour, targets: list[dict], results: list[dict], guard: dict[int, str], before: dict, timeout: float
-) -> None:
+    n: Neighbour, targets: list[dict], results: list[dict], guard: dict[int, str], before: dict, after: dict,
+    timeout: float,
+) -> None:  # fmt: skip
     """The quick tries' silences: proven by a counter, or asked again with the full timeout."""
-    again = settle(results, guard, before, _drops(n))
+    again = settle(results, guard, before, after)
     if again:
         slow = probe_from(n, [{**targets[i], "timeout": timeout} for i in again], timeout)
         for i, r in zip(again, slow, strict=True):

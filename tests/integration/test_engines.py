@@ -139,7 +139,7 @@ def test_on_podman_the_probe_sees_what_is_open_and_harden_closes_direct_routing(
         subnets = [c["Subnet"] for n in cli.networks.list(filters=mine) for c in n.attrs["IPAM"]["Config"]]
         for subnet in subnets:
             rule = ["FORWARD", "-d", subnet, "-m", "comment", "--comment", f"{project} stand-in", "-j", "ACCEPT"]
-            subprocess.run(["iptables", "-I", *rule], check=True)
+            subprocess.run(["iptables", "-w", "5", "-I", *rule], check=True)
             accepts.append(rule)
 
         def reached() -> set[str]:
@@ -157,10 +157,10 @@ def test_on_podman_the_probe_sees_what_is_open_and_harden_closes_direct_routing(
         assert [t for t in after if " direct to " in t] == []
         assert f"tcp/{env['WEB_PORT']} via host veth v4" in after
     finally:
-        for rule in accepts:
-            subprocess.run(["iptables", "-D", *rule], check=False)
+        left = [r for r in accepts if subprocess.run(["iptables", "-w", "5", "-D", *r]).returncode != 0]
         compose.run("down", "--volumes", "--timeout", "5", timeout=300)
         harden.remove(project)
+        assert left == [], f"stand-in ACCEPT rules left behind: {left}"
 
 
 # -- rootless Docker: the engine and lab both run as an unprivileged user ----------------------------------

@@ -110,3 +110,10 @@ def test_an_endpoint_that_is_no_engine_says_what_to_do_in_one_line(
     message, given = _case(monkeypatch, tmp_path, what)
     assert said in message and hint in given
     assert "\n" not in message + given
+
+
+def test_the_system_engine_spelled_another_way_is_still_the_system_engine(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/docker.sock")  # /var/run is a link to /run
+    assert engine.state_key() is None
+    monkeypatch.setenv("DOCKER_HOST", "unix:///var/run/docker.sock")
+    assert engine.state_key() is None

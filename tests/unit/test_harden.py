@@ -29,3 +29,22 @@ def test_without_root_harden_is_a_clear_error(monkeypatch):
         harden.apply(list(harden.LOOPBACK))
     with pytest.raises(HardenError, match="needs root"):
         harden.remove("p")
+
+
+@pytest.mark.parametrize(
+    "line, dest",
+    [
+        ('-A PREROUTING -d 127.0.0.0/8 ! -i lo -m comment --comment "lab-harden: x" -j DROP', "127.0.0.0/8"),
+        ("-A PREROUTING -d 172.18.0.2/32 ! -i br-0123456789ab -j DROP", "172.18.0.2/32"),  # Docker 28's
+        ("-A PREROUTING -d 10.0.0.0/8 -j DROP", "10.0.0.0/8"),
+        ("-A PREROUTING -d 127.0.0.0/8 ! -i labhabc123 -j DROP", None),  # not for the probe's own veth
+        ("-A PREROUTING -d 127.0.0.0/8 -p tcp --dport 6379 -j DROP", None),  # some packets only
+        ("-A PREROUTING -d 127.0.0.0/8 -i eth0 -j DROP", None),  # another interface's only
+        ("-A PREROUTING -d 127.0.0.0/8 ! -i lo -j ACCEPT", None),
+        ('-A PREROUTING -i labhabc123 -d 127.0.0.0/8 -m comment --comment "lab-probe-count"', None),
+    ],
+)
+def test_a_drop_counts_as_proof_only_when_it_drops_every_packet_of_the_probe(line, dest):
+    from lab.harden import unconditional_drop
+
+    assert unconditional_drop(line, "labhabc123") == dest
