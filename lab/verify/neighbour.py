@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -144,6 +145,7 @@ def _guard(host_if: str, ipv6: bool, added: list[tuple[str, list[str]]]) -> None
     for tool, family in (("iptables", "-4"), ("ip6tables", "-6")) if ipv6 else (("iptables", "-4"),):
         if not shutil.which(tool):
             continue
+        _sweep(tool)
         shown = subprocess.run(["ip", family, "route", "show", "default"], capture_output=True, text=True)
         uplinks = sorted({w[w.index("dev") + 1] for w in map(str.split, shown.stdout.splitlines()) if "dev" in w})
         for uplink in uplinks:
@@ -153,6 +155,17 @@ def _guard(host_if: str, ipv6: bool, added: list[tuple[str, list[str]]]) -> None
             if proc.returncode != 0:
                 raise NetnsError(f"could not keep the probe's packets on this host: {proc.stderr.strip()[:160]}")
             added.append((tool, rule))
+
+
+def _sweep(tool: str) -> None:
+    """A probe killed outright (SIGKILL) leaves its guard and counting rules behind: remove those whose
+    veth is gone. A probe running beside this one still has its veth: its rules stay."""
+    for table, chain, tag in (("filter", "FORWARD", "lab-probe-guard"), ("raw", "PREROUTING", "lab-probe-count")):
+        listed = subprocess.run([tool, "-w", "5", "-t", table, "-S", chain], capture_output=True, text=True)
+        for line in listed.stdout.splitlines():
+            parts = shlex.split(line)
+            if tag in parts and "-i" in parts and not os.path.exists(f"/sys/class/net/{parts[parts.index('-i') + 1]}"):
+                subprocess.run([tool, "-w", "5", "-t", table, "-D", *parts[1:]], capture_output=True)
 
 
 def _is_main_thread() -> bool:

@@ -37,3 +37,27 @@ def test_a_killed_runs_leftovers_are_found_exactly_and_removed(engine_ok):
         assert cli.networks.list(filters=gone) == [] and cli.volumes.list(filters=gone) == []
     finally:
         remove_leftovers(now=time.time() + 2 * STALE, prefix=name)
+
+
+def test_a_killed_probes_rules_are_swept_by_the_next_probe():
+    """SIGKILL leaves no `finally`: its FORWARD guard and raw counting rule stay. The next probe removes the
+    rules of veths that are gone, and only those."""
+    import subprocess
+
+    from lab.verify import neighbour
+
+    if neighbour.can_run():
+        pytest.skip(f"skipped: {neighbour.can_run()}")
+    stale = [
+        ("filter", "FORWARD", "-i labhdead01 -o lo -m comment --comment lab-probe-guard -j DROP"),
+        ("raw", "PREROUTING", "-i labhdead01 -d 127.0.0.0/8 -m comment --comment lab-probe-count"),
+    ]
+    for table, chain, rule in stale:
+        subprocess.run(["iptables", "-w", "5", "-t", table, "-I", chain, *rule.split()], check=True)
+    try:
+        neighbour.check(set(), [], [])
+        for table, chain, rule in stale:
+            assert subprocess.run(["iptables", "-w", "5", "-t", table, "-C", chain, *rule.split()]).returncode != 0
+    finally:
+        for table, chain, rule in stale:
+            subprocess.run(["iptables", "-w", "5", "-t", table, "-D", chain, *rule.split()], capture_output=True)
