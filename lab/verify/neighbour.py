@@ -87,6 +87,7 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
         signal.signal(signal.SIGTERM, _term)
     guards: list[tuple[str, list[str]]] = []
     try:
+        _sweep_namespaces()
         _ip("netns", "add", n.netns)
         _batch(
             None,
@@ -155,6 +156,23 @@ def _guard(host_if: str, ipv6: bool, added: list[tuple[str, list[str]]]) -> None
             if proc.returncode != 0:
                 raise NetnsError(f"could not keep the probe's packets on this host: {proc.stderr.strip()[:160]}")
             added.append((tool, rule))
+
+
+STALE = 60.0  # s: a probe lasts seconds; an older namespace of ours with no process in it is a dead one's
+
+
+def _sweep_namespaces() -> None:
+    """A probe killed outright (SIGKILL) leaves its namespace and veth pair: remove those no process is
+    in and that are older than any probe lasts. A live probe's thread is inside its namespace."""
+    import time
+
+    for entry in os.scandir("/run/netns") if os.path.isdir("/run/netns") else ():
+        if not entry.name.startswith("lab-nb-") or time.time() - entry.stat().st_mtime < STALE:
+            continue
+        pids = subprocess.run(["ip", "netns", "pids", entry.name], capture_output=True, text=True).stdout
+        if not pids.strip():
+            subprocess.run(["ip", "link", "del", "labh" + entry.name.removeprefix("lab-nb-")], capture_output=True)
+            subprocess.run(["ip", "netns", "del", entry.name], capture_output=True)
 
 
 def _sweep(tool: str) -> None:

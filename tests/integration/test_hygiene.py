@@ -39,7 +39,7 @@ def test_a_killed_runs_leftovers_are_found_exactly_and_removed(engine_ok):
         remove_leftovers(now=time.time() + 2 * STALE, prefix=name)
 
 
-def test_a_killed_probes_rules_are_swept_by_the_next_probe():
+def test_a_killed_probes_rules_are_swept_by_the_next_probe(monkeypatch):
     """SIGKILL leaves no `finally`: its FORWARD guard and raw counting rule stay. The next probe removes the
     rules of veths that are gone, and only those."""
     import subprocess
@@ -54,10 +54,23 @@ def test_a_killed_probes_rules_are_swept_by_the_next_probe():
     ]
     for table, chain, rule in stale:
         subprocess.run(["iptables", "-w", "5", "-t", table, "-I", chain, *rule.split()], check=True)
+    # and its namespace, with no process in it; one a live probe is in stays (age set aside: STALE = 0)
+    subprocess.run(["ip", "netns", "add", "lab-nb-dead01"], check=True)
+    subprocess.run(["ip", "netns", "add", "lab-nb-live01"], check=True)
+    inside = subprocess.Popen(["ip", "netns", "exec", "lab-nb-live01", "sleep", "60"])
     try:
+        while not subprocess.run(["ip", "netns", "pids", "lab-nb-live01"], capture_output=True, text=True).stdout:
+            assert inside.poll() is None
+        monkeypatch.setattr(neighbour, "STALE", 0.0)
         neighbour.check(set(), [], [])
         for table, chain, rule in stale:
             assert subprocess.run(["iptables", "-w", "5", "-t", table, "-C", chain, *rule.split()]).returncode != 0
+        listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert "lab-nb-dead01" not in listed and "lab-nb-live01" in listed
     finally:
+        inside.kill()
+        inside.wait()
+        for ns in ("lab-nb-dead01", "lab-nb-live01"):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         for table, chain, rule in stale:
             subprocess.run(["iptables", "-w", "5", "-t", table, "-D", chain, *rule.split()], capture_output=True)
