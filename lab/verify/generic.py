@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 from dataclasses import dataclass
 
 from lab import addr
@@ -24,6 +25,9 @@ class Seen:
     reached: bool | None  # None: cannot tell (UDP silence)
     detail: str
     http_status: int | None = None
+
+
+UDP_RETRY = 0.5  # s between datagrams while a UDP probe waits for an answer
 
 
 def http_status(endpoint: Endpoint, timeout: float, host_header: str | None = None) -> int | None:
@@ -56,17 +60,7 @@ def connects(endpoint: Endpoint, timeout: float, settle: float = 0.3) -> bool:
 def probe(endpoint: Endpoint, timeout: float = 2.0) -> Seen:
     family = addr.family(endpoint.host)
     if endpoint.protocol == "udp":
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as s:
-                s.settimeout(timeout)
-                s.connect((endpoint.host, endpoint.port))
-                s.send(os.urandom(8).hex().encode())
-                reply = s.recv(65535)
-            return Seen(True, f"UDP reply of {len(reply)} bytes")
-        except TimeoutError:
-            return Seen(None, "no protocol probe: no reply to a datagram (a UDP service may answer only its own)")
-        except OSError as exc:
-            return Seen(False, f"UDP: {exc.strerror or exc}")
+        return _udp(endpoint, family, timeout)
     try:
         with socket.create_connection((endpoint.host, endpoint.port), timeout=timeout):
             pass
@@ -78,3 +72,26 @@ def probe(endpoint: Endpoint, timeout: float = 2.0) -> Seen:
     if status is None:
         return Seen(True, "TCP connect (no HTTP answer; no protocol probe)")
     return Seen(True, f"HTTP GET / -> {status}", status)
+
+
+def _udp(endpoint: Endpoint, family: socket.AddressFamily, timeout: float) -> Seen:
+    """A datagram, sent again every UDP_RETRY until an answer or `timeout`: one datagram is easily lost on
+    a loaded host, or sent before the service has bound its socket (a refusal then, an answer later)."""
+    deadline = time.monotonic() + timeout
+    last: OSError | None = None
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.connect((endpoint.host, endpoint.port))
+        while (left := deadline - time.monotonic()) > 0:
+            s.settimeout(min(UDP_RETRY, left))
+            try:
+                s.send(os.urandom(8).hex().encode())
+                reply = s.recv(65535)
+                return Seen(True, f"UDP reply of {len(reply)} bytes")
+            except TimeoutError:
+                continue
+            except OSError as exc:  # a refusal (ICMP port unreachable): ask again until the deadline
+                last = exc
+                time.sleep(min(UDP_RETRY / 5, max(0.0, deadline - time.monotonic())))
+    if last is not None:
+        return Seen(False, f"UDP: {last.strerror or last}")
+    return Seen(None, "no protocol probe: no reply to a datagram (a UDP service may answer only its own)")

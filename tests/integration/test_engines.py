@@ -126,7 +126,7 @@ def test_on_podman_the_probe_sees_what_is_open_and_harden_closes_direct_routing(
     import docker
 
     from lab.compose_cli import Compose, find_compose
-    from tests.integration.test_foreign import FILES, free_ports
+    from tests.integration.test_foreign import FILES, free_ports, ready
 
     project = name("podman-canary")
     env = free_ports()
@@ -134,6 +134,7 @@ def test_on_podman_the_probe_sees_what_is_open_and_harden_closes_direct_routing(
     accepts: list[list[str]] = []
     try:
         compose.run("up", "--detach", "--pull", "never", timeout=300)
+        ready(*(int(env[k]) for k in ("WEB_PORT", "TCP_PORT", "UDP_PORT")))
         cli = docker.DockerClient(base_url=podman["DOCKER_HOST"])
         mine = {"label": f"com.docker.compose.project={project}"}
         subnets = [c["Subnet"] for n in cli.networks.list(filters=mine) for c in n.attrs["IPAM"]["Config"]]

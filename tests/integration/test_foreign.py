@@ -51,11 +51,26 @@ def foreign(lab_stack):  # lab_stack: lab's images (the foreign stack runs lab/e
     compose = Compose(find_compose()[0], name, [FILES / "compose.yaml"], env, cwd=FILES)
     try:
         compose.run("up", "--detach", "--pull", "never", timeout=300)
+        ready(web, tcp, udp)
         yield name, {"web": web, "tcp": tcp, "udp": udp, "silent": silent}
     finally:
         compose.run("down", "--volumes", "--timeout", "5", timeout=300)
         if not harden.can_harden():
             harden.remove(name)
+
+
+def ready(web: int, tcp: int, udp: int) -> None:
+    """`compose up --detach` returns before the servers inside have bound their sockets (seen on a loaded
+    host: the UDP echo silent at the first verify). Wait for each to answer, with a bound for hangs only."""
+    from lab.catalogue import Endpoint
+    from lab.verify import generic
+
+    deadline = time.monotonic() + 120
+    waiting = {Endpoint("web", "127.0.0.1", web, "tcp"), Endpoint("tcp", "127.0.0.1", tcp, "tcp")}
+    waiting.add(Endpoint("udp", "127.0.0.1", udp, "udp"))
+    while waiting:
+        assert time.monotonic() < deadline, f"the foreign stack never answered on {sorted(map(str, waiting))}"
+        waiting = {e for e in waiting if not generic.probe(e, timeout=1.0).reached}
 
 
 def verify_json(name: str) -> tuple[int, dict, float]:
