@@ -24,6 +24,16 @@ def _parse(host: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
         return None
 
 
+def within(host: str | None, subnet: str) -> bool:
+    """Is `host` an address inside `subnet` (a CIDR, host bits allowed)? False for anything unparsable or
+    of the other family."""
+    ip = _parse(host)
+    try:
+        return ip is not None and ip in ipaddress.ip_network(subnet, strict=False)
+    except ValueError:
+        return False
+
+
 def is_loopback(host: str | None) -> bool:
     """Only a literal loopback address counts: a name ("localhost") or an empty host does not."""
     ip = _parse(host)

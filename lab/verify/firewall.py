@@ -8,9 +8,7 @@ inferred from the engine's version.
 
 from __future__ import annotations
 
-import ipaddress
-
-from lab import engine, harden, inventory
+from lab import addr, engine, harden, inventory
 from lab.verify.checks import FAIL, PASS, SKIP, Check
 
 
@@ -25,10 +23,7 @@ def _guards(rule: harden.Rule, target: str) -> bool:
         host = target.split(" via ", 1)[1].split()[0]
     else:
         return False
-    try:
-        return ipaddress.ip_address(host) in ipaddress.ip_network(rule.destination, strict=False)
-    except ValueError:
-        return False
+    return addr.within(host, rule.destination)
 
 
 def check(project: str, neighbour: list[Check]) -> list[Check]:
@@ -77,16 +72,9 @@ def check(project: str, neighbour: list[Check]) -> list[Check]:
 def _elsewhere(name: str, subnet: str, neighbour: list[Check], probed: bool) -> Check:
     """A network whose bridge is not on this host (a rootless engine's) wants no rule here — a pass only
     when the probe tried its containers and reached none of them."""
-    tried = [c for c in neighbour if " direct to " in c.target and _in(c.target.rsplit(" ", 1)[-1], subnet)]
+    tried = [c for c in neighbour if " direct to " in c.target and addr.within(c.target.rsplit(" ", 1)[-1], subnet)]
     if not probed or not tried:
         return Check("firewall", f"{name} {subnet}", SKIP, "not on this host; the probe did not try it")
     if any(c.status == FAIL for c in tried):
         return Check("firewall", f"{name} {subnet}", FAIL, "not on this host, yet the probe reached it")
     return Check("firewall", f"{name} {subnet}", PASS, f"no rule needed: not on this host ({len(tried)} tried)")
-
-
-def _in(host: str, subnet: str) -> bool:
-    try:
-        return ipaddress.ip_address(host) in ipaddress.ip_network(subnet, strict=False)
-    except ValueError:
-        return False

@@ -15,7 +15,6 @@ exact addresses of the project's own containers, read from the engine: never a r
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import shlex
@@ -302,9 +301,9 @@ def _attempts(
             again = probe_from(n, [{**targets[i], "timeout": max(2.0, timeout)} for i in silent], max(2.0, timeout))
             for i, r in zip(silent, again, strict=True):
                 results[i] = r
-        elsewhere = [ipaddress.ip_network(s, strict=False) for net in networks if not net.on_host for s in net.subnets]
+        elsewhere = [s for net in networks if not net.on_host for s in net.subnets]
         for r in results:  # silence there means: no path in from this host (what the probe's guard kept)
-            if r["via"] == "direct" and r["outcome"] == "dropped" and any(_within(r["host"], s) for s in elsewhere):
+            if r["via"] == "direct" and r["outcome"] == "dropped" and any(addr.within(r["host"], s) for s in elsewhere):
                 r["detail"] = "no answer: no path into it from this host (the engine's own namespace)"
         return results
 
@@ -355,13 +354,7 @@ def _counting(n: Neighbour, rules: dict[str, str]) -> Iterator:
 
 def _dropping_rule(host: str, counts: dict[str, str]) -> str | None:
     """The raw-table DROP rule (its destination) a packet from the neighbour to `host` would meet."""
-    for where in counts:
-        try:
-            if ipaddress.ip_address(host) in ipaddress.ip_network(where, strict=False):
-                return where
-        except ValueError:
-            continue
-    return None
+    return next((where for where in counts if addr.within(host, where)), None)
 
 
 def _proven_or_asked_again(
@@ -392,10 +385,6 @@ def settle(results: list[dict], guard: dict[int, str], before: dict[str, int], a
         else:
             again += idx
     return sorted(again)
-
-
-def _within(host: str, subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
-    return ipaddress.ip_address(host) in subnet
 
 
 def check(
