@@ -52,7 +52,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from lab import catalogue, portplan, progress, stack, timeline, verify
+    from lab import catalogue, portplan, progress, stack, timeline
     from lab import project as projects
 
     if args.file or args.fix or args.project_directory or args.profile or args.env_file:
@@ -69,10 +69,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     log = projects.cache_home() / "logs" / f"build-{project.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)  # this run's builds only
-    with progress.view(args.progress, log):
-        results = stack.up(project, timeout=args.timeout, hardening=not args.no_harden)
+    proof = _Proof(project, skip=args.no_verify)
+    with progress.view(args.progress, log), proof:
+        results = stack.up(project, timeout=args.timeout, hardening=not args.no_harden, started=proof.begin)
         took = time.monotonic() - start
         timeline.mark("up")
+        report = None if args.no_verify else proof.report()
     rows = stack.status(project, results=results)
     print(
         table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail) for r in rows])
@@ -81,19 +83,47 @@ def cmd_up(args: argparse.Namespace) -> int:
         f'\nproject {project.name} up in {took:.1f} s; `eval "$(lab env'
         f'{"" if project.is_default else " --project " + project.name})"` for connection settings'
     )
-    if args.no_verify:
+    if report is None:
         print("verify: skipped (--no-verify)")
         return 0
-    timeline.mark("verify")
-    report = verify.run(project)
-    timeline.mark("verified")
     _print_verify(report, failing_only=True)
     return 0 if report.ok else 1
 
 
+class _Proof:
+    """`lab up`'s verify, begun as soon as the containers run (lab/verify: what needs only them runs while
+    the services boot). A start that fails abandons it: its probes clean up, their findings are dropped."""
+
+    def __init__(self, project: projects.Project | None, skip: bool) -> None:
+        self.project, self.skip, self._run = project, skip, None
+
+    def begin(self, project: projects.Project) -> None:
+        from lab import timeline, verify
+
+        self.project = project
+        if not self.skip and self._run is None:
+            timeline.mark("verify")
+            self._run = verify.begin(project)
+
+    def report(self) -> verify.Report:
+        from lab import timeline
+
+        self.begin(self.project)  # a start that never called back is proven now
+        report = self._run.report()
+        timeline.mark("verified")
+        return report
+
+    def __enter__(self) -> _Proof:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if kind is not None and self._run is not None:
+            self._run.abandon()
+
+
 def _up_files(args: argparse.Namespace) -> int:
     """`lab up -f FILE…`: a project lab did not write (lab/foreign.py)."""
-    from lab import foreign, verify
+    from lab import foreign
 
     if args.port or args.dynamic_ports or args.override:
         raise UsageError(
@@ -102,12 +132,15 @@ def _up_files(args: argparse.Namespace) -> int:
         )
     start = time.monotonic()
     name = None if args.project == DEFAULT_PROJECT else args.project
-    project = foreign.up(args.file, args.project_directory, args.profile, args.env_file, name, args.fix, args.timeout)
+    with _Proof(None, skip=args.no_verify) as proof:
+        project = foreign.up(
+            args.file, args.project_directory, args.profile, args.env_file, name, args.fix, args.timeout, proof.begin
+        )
     print(f"project {project.name} up in {time.monotonic() - start:.1f} s")
     if args.no_verify:
         print("verify: skipped (--no-verify)")
         return 0
-    report = verify.run(project)
+    report = proof.report()
     _print_verify(report, failing_only=True)
     return 0 if report.ok else 1
 

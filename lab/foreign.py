@@ -88,7 +88,9 @@ def up(
     name: str | None,
     fixing: bool,
     timeout: float,
+    started: Callable[[Project], None] | None = None,
 ) -> Project:
+    """`started` is called once the containers run, before the wait (`lab up` begins its proof there)."""
     loaded = load.load(files, directory, profiles, env_files, project_name=name)
     project = Project(name=check_name(name or loaded.name))
     found, _ = check.run(loaded)
@@ -120,6 +122,8 @@ def up(
         harden_rules(project)
         say(f"starting project {project.name}")
         compose.run("up", "--detach", timeout=1800)
+        if started:
+            started(project)
         wait(project.name, timeout)
     except (LabError, KeyboardInterrupt) as exc:
         if not before:  # nothing of it was running: leave nothing half-started (volumes are the user's data)

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,9 +88,12 @@ def refuse_unsafe(compose: Compose) -> dict:
     return config
 
 
-def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list[Result]:
+def up(
+    project: Project, timeout: float = 180.0, hardening: bool = True, started: Callable[[Project], None] | None = None
+) -> list[Result]:
     """Build what changed, start the stack, and return once every service answered its probe.
 
+    `started` is called once the containers run, before the wait (`lab up` begins its proof there).
     An unsafe configuration is refused before anything exists. A stack that was not running
     before and fails to come up (or is interrupted) is removed again, volumes kept; one that
     never started keeps nothing, credentials included.
@@ -157,6 +161,8 @@ def up(project: Project, timeout: float = 180.0, hardening: bool = True) -> list
                 say(f"warning: compose replaced network(s) {', '.join(again)}; applying lab's rules to them now")
                 if hardening:
                     harden_rules(project)
+        if started:
+            started(project)
         timeline.mark("wait")
         results = wait_until_ready(
             project.endpoints(hosts=project.hosts[:1]),

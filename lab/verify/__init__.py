@@ -1,15 +1,18 @@
 """Running stack -> probes -> report: `lab verify`.
 
 The checks run concurrently; the neighbour probe starts as soon as the published ports and
-the project's containers are known, and the firewall check reads its results.
+the project's containers are known, and the firewall check reads its results. `begin` starts every
+check that needs only the containers; `lab up` calls it before it waits for the services.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lab import drift, engine, inventory
+from lab.catalogue import Endpoint
+from lab.credentials import Credentials
 from lab.errors import NoSuchProject
 from lab.project import Project
 from lab.stack import compose_for, effective_config
@@ -35,30 +38,57 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
     lab's own (it holds the credentials) the catalogue enriches them: its endpoints, protocol probes, the
     paths the browser check attacks, the hardening it promises. Another project gets the same checks
     with what any port allows (connect, HTTP) and its hardening gaps as warnings."""
-    engine.client()
-    found = inventory.bindings(project.name)
-    networks = inventory.networks(project.name)
-    containers = inventory.containers(project.name, networks)
-    files, directory = inventory.compose_files(project.name)
-    own = project.started_these(files)
-    creds = project.credentials() if own else None
-    own = own and creds is not None
-    if not containers or (own and not found):
-        raise NoSuchProject(
-            f"project {project.name} has no running containers" + (" with published ports" if containers else ""),
-            hint=f"start it (`lab up --project {project.name}`, or `docker compose -p {project.name} up -d`); "
-            "`docker compose ls` lists the projects by the names Compose gave them",
-        )
-    seen = targets.from_bindings(found, containers)
-    endpoints = targets.merge(project.endpoints(), seen) if own else seen
-    # Every port the project publishes — the catalogue's and anything an override added.
-    ports = {(e.port, e.protocol) for e in endpoints} | {(b.host_port, b.protocol) for b in found}
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    return begin(project, neighbour_timeout).report()
+
+
+def begin(project: Project, neighbour_timeout: float = 0.3) -> Proof:
+    """Start the run and return at once. Most of the proof needs the containers, not the services: the
+    static audit, the engine's bindings, the host's sockets, the drift and hardening of the containers,
+    the neighbour probe (a refused connection proves a path as well as an answer does) and the firewall
+    rules. `lab up` begins as soon as compose has started the containers, so all that runs while the
+    services boot; `Proof.report()` adds what needs them answering (reach, the browser's attacks)."""
+    return Proof(project, neighbour_timeout)
+
+
+@dataclass
+class _Found:
+    """The inventory a run works from, read once."""
+
+    endpoints: list[Endpoint]
+    creds: Credentials | None
+    own: bool
+    early: list[Future]  # in report order, after reach and browser
+
+
+class Proof:
+    def __init__(self, project: Project, neighbour_timeout: float) -> None:
+        self.project = project
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lab-verify")
+        self._found = self._pool.submit(self._start, neighbour_timeout)
+
+    def _start(self, neighbour_timeout: float) -> _Found:
+        project, pool = self.project, self._pool
+        engine.client()
+        found = inventory.bindings(project.name)
+        networks = inventory.networks(project.name)
+        containers = inventory.containers(project.name, networks)
+        files, directory = inventory.compose_files(project.name)
+        own = project.started_these(files)
+        creds = project.credentials() if own else None
+        own = own and creds is not None
+        if not containers or (own and not found):
+            raise NoSuchProject(
+                f"project {project.name} has no running containers" + (" with published ports" if containers else ""),
+                hint=f"start it (`lab up --project {project.name}`, or `docker compose -p {project.name} up -d`); "
+                "`docker compose ls` lists the projects by the names Compose gave them",
+            )
+        seen = targets.from_bindings(found, containers)
+        endpoints = targets.merge(project.endpoints(), seen) if own else seen
+        # Every port the project publishes — the catalogue's and anything an override added.
+        ports = {(e.port, e.protocol) for e in endpoints} | {(b.host_port, b.protocol) for b in found}
         nb = pool.submit(neighbour.check, ports, containers, networks, neighbour_timeout)
-        futures = [
-            pool.submit(reach.check, endpoints, creds),
-            pool.submit(browser.check, endpoints, own),
-            # Finding compose costs a process start: do it inside the task, not before the pool.
+        early = [
+            # Finding compose costs a process start: do it inside the task.
             pool.submit(
                 lambda: (
                     static.check(compose_for(project), project.root)
@@ -73,7 +103,24 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
             nb,
             pool.submit(lambda: firewall.check(project.name, nb.result())),
         ]
-        report = Report(project.name)
-        for future in futures:
-            report.checks.extend(future.result())
-    return report
+        return _Found(endpoints, creds, own, early)
+
+    def report(self) -> Report:
+        """The whole report, once the services answer (the caller waited for that)."""
+        try:
+            found = self._found.result()
+            late = [
+                self._pool.submit(reach.check, found.endpoints, found.creds),
+                self._pool.submit(browser.check, found.endpoints, found.own),
+            ]
+            report = Report(self.project.name)
+            for future in [*late, *found.early]:
+                report.checks.extend(future.result())
+            return report
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def abandon(self) -> None:
+        """The start failed: let the checks under way finish their own cleanup (namespaces, rules), and
+        drop what they found."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

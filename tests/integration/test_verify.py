@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from lab.compose_cli import Compose
 from lab.readiness import wait_until_ready
 from lab.verify import neighbour, static
 from tests.integration.conftest import new_project, start, stop
+from tests.integration.names import container_names
 
 pytestmark = pytest.mark.integration
 
@@ -210,3 +212,64 @@ def test_the_namespace_is_removed_when_verify_is_killed(lab_stack, hardened):
     finally:
         proc.kill()
     assert probe_namespaces() & made == set()
+
+
+def test_lab_up_proves_while_the_services_boot_and_reports_what_verify_reports(engine_ok, hardened, tmp_path):
+    """`lab up` begins its proof once the containers run (before it waits for them to answer), and its
+    report is verify's own. Started with --no-harden, so this project's subnet has no rule: the proof
+    begun early must find the direct route into every container, as `lab verify` afterwards does."""
+    p = new_project()
+    timings = tmp_path / "timings.jsonl"
+    flags = [x for service, port in p.ports.items() for x in ("--port", f"{service}={port}")]
+    env = {**os.environ, "LAB_TIMINGS": str(timings)}
+    try:
+        up = subprocess.run(
+            [sys.executable, "-m", "lab", "up", "--project", p.name, "--no-harden", "--progress", "plain", *flags],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+        assert up.returncode == 1, up.stdout + up.stderr
+        events = [json.loads(line)["event"] for line in timings.read_text().splitlines()]
+        assert events.index("verify") < events.index("up") < events.index("verified")
+        assert "verify: reach, neighbour, browser, firewall …: done in" in up.stderr
+        again = subprocess.run(
+            [sys.executable, "-m", "lab", "verify", "--project", p.name, "--json"], capture_output=True, text=True
+        )
+        checks = json.loads(again.stdout)["checks"]
+        direct = sorted(c["target"] for c in checks if " direct to " in c["target"] and c["status"] == "fail")
+        assert len(direct) == 5  # api, echo tcp and udp, postgres, redis
+        summary = next(line for line in up.stdout.splitlines() if line.startswith("verify FAILED"))
+        assert summary.startswith(f"verify FAILED: {len(checks)} checks;")
+        assert all(target in up.stdout for target in direct)
+    finally:
+        stop(p)
+
+
+def test_a_lab_up_that_fails_abandons_its_proof_and_leaves_nothing(engine_ok, hardened, tmp_path):
+    """The proof begins once the containers run; when the wait then fails (an api that never answers),
+    lab up exits naming the service, and neither the stack nor a probe's namespace is left behind."""
+    p = new_project()
+    override = tmp_path / "silent-api.yaml"
+    override.write_text('services:\n  api:\n    entrypoint: ["sleep", "infinity"]\n    healthcheck: {disable: true}\n')
+    flags = [x for service, port in p.ports.items() for x in ("--port", f"{service}={port}")]
+    timings = tmp_path / "timings.jsonl"
+    before = probe_namespaces()
+    try:
+        up = subprocess.run(
+            [sys.executable, "-m", "lab", "up", "--project", p.name, "--override", str(override), "--timeout", "8"]
+            + flags,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LAB_TIMINGS": str(timings)},
+            timeout=600,
+        )
+        assert up.returncode == 1 and "api not ready" in up.stderr, up.stdout + up.stderr
+        events = [json.loads(line)["event"] for line in timings.read_text().splitlines()]
+        assert "verify" in events and "verified" not in events  # begun, then abandoned
+        assert "verify" not in up.stdout
+        assert container_names(p.name) == []
+        assert probe_namespaces() - before == set()
+    finally:
+        stop(p)
