@@ -9,7 +9,7 @@ from pathlib import Path
 from lab import ports
 from lab.catalogue import BY_NAME, SERVICES, Endpoint
 from lab.errors import PortInUse, UsageError
-from lab.project import Project
+from lab.project import Project, default_ports
 
 DYNAMIC = (49152, 65535)
 
@@ -53,13 +53,38 @@ def validate(chosen: dict[str, int]) -> None:
         seen[port] = service
 
 
-def apply(project: Project, overrides: list[str], dynamic: bool) -> None:
-    """Fill project.ports from --dynamic-ports and --port values (these win), then validate."""
+def apply(project: Project, overrides: list[str], dynamic: bool, ours: set[int] | None = None) -> None:
+    """Fill project.ports from --dynamic-ports and --port values (these win), then validate.
+
+    --dynamic-ports keeps the free ports it picked before (recorded, not a default) when they are still
+    free or published by this very project: `lab up --dynamic-ports` again on a running stack changes
+    nothing, rather than moving every service and restarting it. `ours`: the host ports the project's
+    containers publish (read from the engine when not given)."""
     fixed = dict(parse(text) for text in overrides)
     if dynamic:
+        defaults = default_ports()
+        earlier = {
+            name: port
+            for name, port in project.ports.items()
+            if name not in fixed and port != defaults.get(name) and DYNAMIC[0] <= port <= DYNAMIC[1]
+        }
+        if earlier and ours is None:
+            from lab import inventory
+
+            ours = {b.host_port for b in inventory.bindings(project.name)}
+        kept = {
+            name: port
+            for name, port in earlier.items()
+            if port in (ours or set()) or ports.is_free(port, BY_NAME[name].protocols, project.hosts)
+        }
+        fixed = {**kept, **fixed}
         wanted = [s for s in SERVICES if s.name not in fixed]
         try:
-            picked = ports.pick_free(len(wanted), ("tcp", "udp"), project.hosts, *DYNAMIC, avoid=set(fixed.values()))
+            picked = (
+                ports.pick_free(len(wanted), ("tcp", "udp"), project.hosts, *DYNAMIC, avoid=set(fixed.values()))
+                if wanted
+                else []
+            )
         except OSError as exc:
             raise UsageError(f"--dynamic-ports: {exc}", "free some ports, or choose them with --port") from exc
         project.ports.update({s.name: p for s, p in zip(wanted, picked, strict=True)})

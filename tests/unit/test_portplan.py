@@ -65,3 +65,34 @@ def test_proxy_race_message_is_parsed(tmp_path, monkeypatch):
     stderr = "Error starting userland proxy: listen tcp4 127.0.0.1:44849: bind: address already in use"
     with pytest.raises(errors.PortInUse, match=r"api: 127.0.0.1:44849 is already in use"):
         portplan.explain_race(p, stderr)
+
+
+def _listening(port: int):
+    import socket
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", port))
+    held.listen()
+    return held
+
+
+def test_dynamic_ports_keep_the_earlier_pick_while_free_or_ours(tmp_path):
+    """`lab up --dynamic-ports` again keeps what it picked before: a port still free, or one published by
+    the project itself (its running stack holds it); a port someone else took since is picked anew, and a
+    default (never picked) is moved off, as asked."""
+    p = projects.Project("t", tmp_path, ipv6=False)
+    portplan.apply(p, [], dynamic=True, ours=set())
+    first = dict(p.ports)
+    with _listening(first["redis"]), _listening(first["postgres"]):
+        again = projects.Project("t", tmp_path, ipv6=False, ports=dict(first))
+        portplan.apply(again, [], dynamic=True, ours={first["redis"], first["postgres"]})
+        assert again.ports == first
+        moved = projects.Project("t", tmp_path, ipv6=False, ports=dict(first))
+        portplan.apply(moved, [], dynamic=True, ours={first["redis"]})
+    assert moved.ports["postgres"] != first["postgres"]
+    assert {k: v for k, v in moved.ports.items() if k != "postgres"} == {
+        k: v for k, v in first.items() if k != "postgres"
+    }
+    defaults = projects.Project("t", tmp_path, ipv6=False)
+    portplan.apply(defaults, [], dynamic=True, ours={65432})
+    assert defaults.ports["echo"] != 65432
