@@ -43,10 +43,11 @@ def run(project: Project, neighbour_timeout: float = 0.3) -> Report:
 
 def begin(project: Project, neighbour_timeout: float = 0.3) -> Proof:
     """Start the run and return at once. Most of the proof needs the containers, not the services: the
-    static audit, the engine's bindings, the host's sockets, the drift and hardening of the containers,
-    the neighbour probe (a refused connection proves a path as well as an answer does) and the firewall
-    rules. `lab up` begins as soon as compose has started the containers, so all that runs while the
-    services boot; `Proof.report()` adds what needs them answering (reach, the browser's attacks)."""
+    static audit, the engine's bindings, the host's sockets, the containers' drift, the neighbour probe
+    (a refused connection proves a path as well as an answer does) and the firewall rules. `lab up`
+    begins as soon as compose has started the containers, so all that runs while the services boot;
+    `Proof.report()` adds what needs them up: reach, the browser's attacks, and the hardening check,
+    which reads PID 1's user and capabilities (an entrypoint runs as root until it drops them)."""
     return Proof(project, neighbour_timeout)
 
 
@@ -57,7 +58,8 @@ class _Found:
     endpoints: list[Endpoint]
     creds: Credentials | None
     own: bool
-    early: list[Future]  # in report order, after reach and browser
+    cgroups: bool
+    early: list[Future]  # in report order, after reach, browser and hardening
 
 
 class Proof:
@@ -98,20 +100,21 @@ class Proof:
             ),
             pool.submit(runtime.check, found),
             *([pool.submit(lambda: drift.check(effective_config(compose_for(project)), project.name))] if own else []),
-            pool.submit(lambda: hardening.check(inventory.lockdown(project.name), own, engine.kind().cgroups)),
             pool.submit(sockets.check, ports),
             nb,
             pool.submit(lambda: firewall.check(project.name, nb.result())),
         ]
-        return _Found(endpoints, creds, own, early)
+        return _Found(endpoints, creds, own, engine.kind().cgroups, early)
 
     def report(self) -> Report:
         """The whole report, once the services answer (the caller waited for that)."""
         try:
             found = self._found.result()
+            name, own = self.project.name, found.own
             late = [
                 self._pool.submit(reach.check, found.endpoints, found.creds),
-                self._pool.submit(browser.check, found.endpoints, found.own),
+                self._pool.submit(browser.check, found.endpoints, own),
+                self._pool.submit(lambda: hardening.check(inventory.lockdown(name), own, found.cgroups)),
             ]
             report = Report(self.project.name)
             for future in [*late, *found.early]:

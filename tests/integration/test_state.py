@@ -5,6 +5,7 @@ volumes here) were deleted by a failing run here, locking that engine's data out
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,85 @@ def test_secrets_of_a_non_root_owner_are_read_with_no_capability_beyond_dockers(
                 stack.up(p, timeout=60)
     finally:
         stop(p)
+
+
+DOCKER_USER = "labdocker"  # made and removed here; nothing else on the host uses the name
+
+
+@pytest.fixture(scope="module")
+def docker_group_user(lab_stack, tmp_path_factory):
+    """A person in the docker group, with a copy of this checkout in their home: what they run is `make up`
+    (their own venv, state and secrets) against the system engine. lab_stack first: the images exist, so
+    their run builds nothing."""
+    import grp
+    import pwd
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("skipped: making a docker-group user needs root")
+    try:
+        grp.getgrnam("docker")
+    except KeyError:
+        pytest.skip("skipped: this host has no docker group")
+    subprocess.run(["userdel", "-r", DOCKER_USER], capture_output=True)  # a killed run's
+    subprocess.run(["useradd", "-m", "-G", "docker", "-s", "/bin/sh", DOCKER_USER], check=True)
+    try:
+        home = Path(pwd.getpwnam(DOCKER_USER).pw_dir)
+        repo = home / "lab"
+        root = Path(__file__).resolve().parents[2]
+        shutil.copytree(root, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".env"))
+        subprocess.run(["chown", "-R", f"{DOCKER_USER}:", str(repo)], check=True)
+        yield {"home": home, "repo": repo}
+    finally:
+        subprocess.run(["userdel", "-r", DOCKER_USER], capture_output=True)
+
+
+def as_docker_user(who: dict, *argv: str):
+    import subprocess
+
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("PIP_", "SSL_", "REQUESTS_", "CURL_"))}
+    return subprocess.run(
+        ["runuser", "-u", DOCKER_USER, "--", "env", "-i", *(f"{k}={v}" for k, v in keep.items()),
+         f"HOME={who['home']}", "PATH=/usr/sbin:/sbin:/usr/bin:/bin", *argv],
+        cwd=who["repo"], capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+
+def test_a_docker_group_user_runs_the_stack_with_no_capability_beyond_dockers(docker_group_user):
+    """Their secrets are theirs (0644 files in their own 0700 folder) and the services read them with
+    Docker's default capabilities less DAC_READ_SEARCH; root then proves nothing else reaches the stack."""
+    import json
+    import subprocess
+    import sys
+
+    p = new_project("labtest-user")
+    flags = " ".join(f"--port {s}={port}" for s, port in p.ports.items())
+    try:
+        up = as_docker_user(docker_group_user, "make", "up", f"PROJECT={p.name}", f"UP_FLAGS={flags} --progress plain")
+        said = up.stdout + up.stderr
+        assert up.returncode == 0, said[:6000]
+        assert "verify OK" in said and "skipped" in said  # the namespace probe needs root: skip, never pass
+        secrets = docker_group_user["home"] / ".local/state/lab" / p.name / "secrets"
+        assert secrets.stat().st_uid != 0 and secrets.stat().st_mode & 0o777 == 0o700
+        assert {f.stat().st_mode & 0o777 for f in secrets.iterdir()} == {0o644}
+        for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={p.name}"}):
+            assert "DAC_READ_SEARCH" not in (c.attrs["HostConfig"].get("CapAdd") or []), c.name
+        # Without root their up could not add the project's rule (it said so, naming `sudo lab harden`):
+        # root's verify finds the direct route into every container, then proves it closed once hardened.
+        assert f"sudo lab harden --project {p.name}" in said
+
+        def verify() -> list[dict]:
+            argv = [sys.executable, "-m", "lab", "verify", "--project", p.name, "--json"]
+            return json.loads(subprocess.run(argv, capture_output=True, text=True).stdout)["checks"]
+
+        direct = [c for c in verify() if " direct to " in c["target"] and c["status"] == "fail"]
+        assert len(direct) == 5, direct  # api, echo tcp and udp, postgres, redis
+        subprocess.run([sys.executable, "-m", "lab", "harden", "--project", p.name], check=True, capture_output=True)
+        checks = verify()
+        assert [c for c in checks if c["status"] == "fail"] == []
+        assert sum(c["name"] == "neighbour" and c["status"] == "pass" for c in checks) >= 5
+    finally:
+        down = as_docker_user(docker_group_user, "make", "down", f"PROJECT={p.name}", "DOWN_FLAGS=--volumes")
+        subprocess.run([sys.executable, "-m", "lab", "harden", "--undo", "--project", p.name], capture_output=True)
+    assert down.returncode == 0, down.stderr
