@@ -110,8 +110,15 @@ def can_harden() -> str | None:
     return None
 
 
+# s: how long any of lab's iptables calls waits for the xtables lock, a bound for hangs only. Docker holds
+# the lock while it publishes ports: on a loaded host 5 s ran out, a probe's guard could not be added
+# (`lab ports` failed) and a removal gave up (a rule left behind); a check that fails this way would
+# also read as "rule missing".
+LOCK_WAIT = 30
+
+
 def _run(tool: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([tool, "-w", "5", "-t", "raw", *args], capture_output=True, text=True)
+    return subprocess.run([tool, "-w", str(LOCK_WAIT), "-t", "raw", *args], capture_output=True, text=True)
 
 
 def present(rule: Rule) -> bool:
@@ -221,7 +228,8 @@ def counting(tool: str, interface: str, destinations: list[str], remove: bool = 
         for d in destinations
     ]
     proc = subprocess.run(
-        [f"{tool}-restore", "-w", "5", "--noflush"], input="*raw\n" + "\n".join(lines) + "\nCOMMIT\n",
+        [f"{tool}-restore", "-w", str(LOCK_WAIT), "--noflush"],
+        input="*raw\n" + "\n".join(lines) + "\nCOMMIT\n",
         capture_output=True, text=True,
     )  # fmt: skip
     return proc.returncode == 0

@@ -137,8 +137,10 @@ def test_status_and_ports_read_the_project_from_the_engine(foreign):
     assert set(rows) == {"web", "tcp", "udp", "silent", "hidden"}
     assert rows["web"]["detail"] == "answers" and rows["hidden"]["detail"] == "-"
     out, _ = lab_cli("ports", "--project", name)
+    assert out.returncode == 0, out.stderr
     web = [line for line in out.stdout.splitlines() if line.startswith(f"{p['web']} ")]
-    assert web and all("EXPOSED (all interfaces)" in line and f"{name}-web-1" in line for line in web)
+    assert web, out.stdout
+    assert all("EXPOSED (all interfaces)" in line and f"{name}-web-1" in line for line in web)
 
 
 def test_doctor_names_each_port_their_stack_published_off_loopback(foreign):
