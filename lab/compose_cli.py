@@ -28,13 +28,13 @@ _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 def _version_of(argv: list[str]) -> tuple[int, int, int] | None:
     """The version a Compose binary reports, remembered per binary (path, size, mtime): asking costs a
     process start (~0.1 s) on every lab command otherwise."""
-    from lab.project import cache_home
+    from lab.project import user_cache_home
 
     key = None
     if len(argv) == 1:
         st = os.stat(argv[0])
         key = f"{argv[0]}:{st.st_size}:{st.st_mtime_ns}"
-        record = cache_home() / "compose-version.json"
+        record = user_cache_home() / "compose-version.json"
         try:
             known = json.loads(record.read_text())
         except (OSError, ValueError):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import TYPE_CHECKING
 
-from lab.credentials import Credentials
-from lab.project import Project
+if TYPE_CHECKING:  # lab.project loads the docker SDK; the CLI's parser reads FORMATS here
+    from lab.credentials import Credentials
+    from lab.project import Project
 
 FORMATS = ("shell", "dotenv", "json")
 

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import compose_model, credentials, engine, hostnet
+from lab import compose_model, credentials, hostnet
 from lab.addr import LOOPBACK_V4, LOOPBACK_V6
 from lab.catalogue import SERVICES, Endpoint, get
 from lab.composefile import IPV6, MAIN, ROOT
@@ -31,6 +31,8 @@ DOTENV_HEADER = "# Written by lab for the default project; removed by `lab down`
 
 
 def _per_engine(root: Path) -> Path:
+    from lab import engine  # the docker SDK (~0.15 s): not for what is the same on every engine
+
     key = engine.state_key()
     return root / ENGINES / key if key else root
 
@@ -43,13 +45,18 @@ def state_home() -> Path:
     return _per_engine((Path(xdg) if xdg else Path.home() / ".local" / "state") / "lab")
 
 
-def cache_home() -> Path:
-    """What can be rebuilt (which image was built from which inputs): per user and engine, not per project."""
+def user_cache_home() -> Path:
+    """What can be rebuilt and is the same on every engine (which Compose binary is which version)."""
     explicit = os.environ.get("LAB_CACHE_HOME")
     if explicit:
-        return _per_engine(Path(explicit))
+        return Path(explicit)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    return _per_engine((Path(xdg) if xdg else Path.home() / ".cache") / "lab")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "lab"
+
+
+def cache_home() -> Path:
+    """What can be rebuilt (which image was built from which inputs): per user and engine, not per project."""
+    return _per_engine(user_cache_home())
 
 
 def check_name(name: str) -> str:
@@ -94,6 +101,8 @@ class Project:
     def owns_dotenv(self) -> bool:
         """The repo's .env is for plain `docker compose` on the system engine: another engine's run of the
         default project must neither write it nor take it away."""
+        from lab import engine
+
         return self.is_default and engine.state_key() is None
 
     @property

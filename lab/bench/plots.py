@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.bench.procs import Run
-from lab.bench.startup import per_service, phases
+from lab.bench.startup import SPANS, per_service, spans
 from lab.catalogue import SERVICES
 
 
@@ -28,32 +28,42 @@ def _pyplot():
 
 
 def startup(lab: Run, compose: Run, path: Path) -> Path:
-    """One lane per service and tool: from the container's start to its first full answer (lab: its
-    probes; compose: healthy), with lab's phases as ticks and each command's end as a line."""
+    """Where the time of a warm start goes, on one axis. Top: lab's phases as spans (verify begins once
+    the containers run and overlaps the wait). Below, one lane per service and tool: from the container's
+    start to its first full answer (lab: its probes; compose: healthy); dashed, each command's end."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig, ax = plt.subplots(figsize=(10, 5.2))
     names = [s.name for s in SERVICES]
     for offset, (run, label, colour, key) in enumerate(
-        [(lab, "lab up --no-verify", "tab:blue", "ready"), (compose, "compose up -d --wait", "tab:orange", "healthy")]
+        [
+            (lab, "lab up (verify included)", "tab:blue", "ready"),
+            (compose, "compose up -d --wait", "tab:orange", "healthy"),
+        ]
     ):
-        spans = per_service(run)
+        lanes = per_service(run)
         for i, svc in enumerate(names):
             y = i * 3 + offset
-            s = spans.get(svc, {})
+            s = lanes.get(svc, {})
             if "start" in s and key in s:
                 ax.barh(
                     y, s[key] - s["start"], left=s["start"], color=colour, height=0.8, label=label if i == 0 else None
                 )
                 ax.plot([0, s["start"]], [y, y], color=colour, lw=1, ls=":")
         ax.axvline(run.seconds, color=colour, ls="--", lw=1)
-        ax.text(run.seconds, len(names) * 3 - 0.6, f" {run.seconds:.2f} s", color=colour, fontsize=8)
-    for k, (name, t) in enumerate(phases(lab)):  # lab's phases, labels staggered: several are ms apart
-        ax.plot([t, t], [-1.2, -0.8], color="tab:blue", lw=1)
-        ax.text(t, -1.5 - 0.55 * (k % 3), name, fontsize=7, ha="center", va="top", color="tab:blue")
-    ax.set_yticks([i * 3 + 0.5 for i in range(len(names))], names)
-    ax.set_ylim(-3.4, len(names) * 3)
+        ax.text(run.seconds, len(names) * 3 + len(SPANS) - 0.4, f" {run.seconds:.2f} s", color=colour, fontsize=8)
+    top = len(names) * 3
+    rows = {label: top + k for k, (label, _, _) in enumerate(SPANS)}
+    for label, begin, end in spans(lab):
+        ax.barh(rows[label], max(end - begin, 0.01), left=begin, color="tab:green", height=0.7)
+        ax.text(end, rows[label], f" {end - begin:.2f} s", fontsize=7, va="center")
+    ax.set_yticks(
+        [i * 3 + 0.5 for i in range(len(names))] + list(rows.values()),
+        names + [f"lab: {label}" for label in rows],
+        fontsize=8,
+    )
+    ax.set_ylim(-1, top + len(SPANS))
     ax.set_xlabel("seconds from the command's start (bar: container started → answering; dashed: command returned)")
-    ax.set_title("Warm start, stack down → every service answering (median runs)")
+    ax.set_title("Warm start, stack down → every service answering, proof included (median runs)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
