@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from pathlib import Path
 from lab import composefile, credentials, drift, engine, harden, images, inventory, networks, portplan, rules, timeline
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, ContainerState, find_compose
-from lab.effective import effective_config
 from lab.errors import (
     ComposeFailed,
     CredentialsDamaged,
@@ -50,6 +50,25 @@ class ServiceRow:
 def _running(compose: Compose) -> list[ContainerState]:
     """The project's live containers; a paused one still holds its ports (and `up` resumes it)."""
     return [c for c in inventory.states(compose.project) if c.state in ("running", "paused")]
+
+
+_CONFIGS: dict[str, dict] = {}
+_CONFIG_LOCK = threading.Lock()
+
+
+def effective_config(compose: Compose) -> dict:
+    """What compose will really do: every file, override and env applied (`compose config`).
+
+    Asked once per process for the same inputs (the files' bytes, the env, the command): `lab up` audits
+    it before anything starts and its verify audits it again, seconds apart."""
+    digest = hashlib.sha256(json.dumps([compose.argv(), sorted(compose.environ().items())]).encode())
+    for f in compose.files:
+        digest.update(Path(f).read_bytes() if Path(f).is_file() else b"\0missing")
+    key = digest.hexdigest()
+    with _CONFIG_LOCK:  # verify's static and drift checks ask at once, from two threads: one compose call
+        if key not in _CONFIGS:
+            _CONFIGS[key] = json.loads(compose.run("config", "--format", "json", timeout=60).stdout)
+        return _CONFIGS[key]
 
 
 def refuse_unsafe(compose: Compose) -> dict:

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from lab import drift, engine, inventory
 from lab.catalogue import Endpoint
 from lab.credentials import Credentials
-from lab.effective import effective_config
 from lab.errors import NoSuchProject
 from lab.project import Project
-from lab.stack import compose_for
+from lab.stack import compose_for, effective_config
 from lab.verify import browser, firewall, hardening, neighbour, reach, runtime, sockets, static, targets
 from lab.verify.checks import FAIL, Check
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from lab import composefile, rules
 from lab.compose_cli import Compose
-from lab.effective import effective_config
 from lab.errors import ComposeFailed
+from lab.stack import effective_config
 from lab.verify.checks import FAIL, PASS, SKIP, WARN, Check
 
 
