@@ -194,15 +194,17 @@ def _build(compose: Compose, service: str, config: dict | None = None) -> Compos
     return None
 
 
-def _drop_old(image_id: str) -> None:
-    """The image a rebuild replaced, now untagged: lab made it, so lab removes it (each rebuild left
-    ~0.5 GB of dangling images behind). One a container still uses stays; the engine says so."""
-    with contextlib.suppress(docker.errors.DockerException):
-        engine.client().images.remove(image_id, noprune=False)
+def drop(image_ids: list[str]) -> None:
+    """The images a rebuild replaced, now untagged: lab made them, so lab removes them (each rebuild left
+    ~0.5 GB of dangling images behind). The caller drops them once compose has recreated the containers
+    that ran them: before that the engine refuses (in use), and one still in use elsewhere stays."""
+    for image_id in image_ids:
+        with contextlib.suppress(docker.errors.DockerException):
+            engine.client().images.remove(image_id, noprune=False)
 
 
 def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str]:
-    """Build the images whose inputs changed; return the services built."""
+    """Build the images whose inputs changed; return the ids of the images they replaced (for `drop`)."""
     base = ensure_base()
     base_id = engine.image_id(base) or base
     record_path = cache_home() / "images.json"  # images are per engine; losing this costs a rebuild
@@ -238,11 +240,12 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
             if view is not None and view.log:
                 error.hint += f"; the whole build log: {view.log}"
             raise error from failure
+    replaced = []
     for name in stale:
         spec = next(s for s in SERVICES if s.name == name)
         record[name] = {"hash": wanted[name], "id": engine.image_id(spec.image)}
         if current[name] and current[name] != record[name]["id"]:
-            _drop_old(current[name])
+            replaced.append(current[name])
     record_path.parent.mkdir(parents=True, exist_ok=True)
     record_path.write_text(json.dumps(record, indent=2) + "\n")
-    return stale
+    return replaced

@@ -128,7 +128,7 @@ def up(
     creds = credentials.ensure(project.secrets_dir)
     try:
         timeline.mark("images")
-        images.ensure_images(compose, project.root)
+        replaced = images.ensure_images(compose, project.root)
         project.save()
         say(f"starting project {project.name}")
         paused = sorted({c.service for c in before if c.state == "paused"})
@@ -156,6 +156,7 @@ def up(
                 compose.run(
                     "up", "--detach", "--no-build", "--pull", "never", "--force-recreate", "--no-deps", *sorted(changed)
                 )
+            images.drop(replaced)  # the containers that ran them are recreated: now the engine lets them go
             again = networks.replaced(made)
             if again:  # not what compose does today (see lab/networks.py): if it ever does, rules follow
                 say(f"warning: compose replaced network(s) {', '.join(again)}; applying lab's rules to them now")
