@@ -198,3 +198,34 @@ def test_redis_url_works_in_redis_cli_and_redis_py(lab_stack):
         pytest.skip("skipped: redis-cli is not installed (apt-get install redis-tools)")
     out = subprocess.run(["redis-cli", "-u", url, "ping"], capture_output=True, text=True, timeout=10)
     assert out.stdout.strip() == "PONG", out.stdout + out.stderr
+
+
+def test_a_rebuild_under_a_running_stack_leaves_no_dangling_image(lab_stack, tmp_path):
+    """The replaced image goes once compose has recreated the container that ran it (it used to be asked
+    to go right after the build, while still in use, and stayed behind). A copy of the checkout whose echo
+    changes twice: the image of the first change, run only by this project, must be gone after the second."""
+    from lab import engine, images
+    from lab.composefile import ROOT
+    from tests.integration.conftest import new_project, stop
+
+    root = tmp_path / "checkout"
+    shutil.copytree(ROOT / "services", root / "services", ignore=shutil.ignore_patterns("__pycache__"))
+    p = new_project("labtest-rebuild")
+    p.root = root
+    server = root / "services" / "echo" / "echo_server.py"
+    original = server.read_text()
+
+    def echo_image() -> str:
+        return engine.image_id("lab/echo:local")
+
+    try:
+        server.write_text(original + "\n# changed once\n")
+        stack.up(p, timeout=180)
+        first = echo_image()
+        server.write_text(original + "\n# changed twice\n")
+        stack.up(p, timeout=180)
+        assert echo_image() != first  # the positive control: it was rebuilt, and replaced that image
+        assert not engine.image_id(first), "the replaced image is still on the engine"
+    finally:
+        stop(p)
+        images.drop(images.ensure_images(stack.compose_for(lab_stack.project), ROOT))  # the tag back to ours
