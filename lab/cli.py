@@ -74,7 +74,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         results = stack.up(project, timeout=args.timeout, hardening=not args.no_harden, started=proof.begin)
         took = time.monotonic() - start
         timeline.mark("up")
-        report = None if args.no_verify else proof.report()
+        report = proof.report()
     rows = stack.status(project, results=results)
     print(
         table(["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail) for r in rows])
@@ -105,9 +105,12 @@ class _Proof:
             timeline.mark("verify")
             self._run = verify.begin(project)
 
-    def report(self) -> verify.Report:
+    def report(self) -> verify.Report | None:
+        """None with --no-verify."""
         from lab import timeline
 
+        if self.skip:
+            return None
         self.begin(self.project)  # a start that never called back is proven now
         report = self._run.report()
         timeline.mark("verified")
@@ -137,10 +140,10 @@ def _up_files(args: argparse.Namespace) -> int:
             args.file, args.project_directory, args.profile, args.env_file, name, args.fix, args.timeout, proof.begin
         )
     print(f"project {project.name} up in {time.monotonic() - start:.1f} s")
-    if args.no_verify:
+    report = proof.report()
+    if report is None:
         print("verify: skipped (--no-verify)")
         return 0
-    report = proof.report()
     _print_verify(report, failing_only=True)
     return 0 if report.ok else 1
 

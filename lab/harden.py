@@ -117,8 +117,9 @@ def can_harden() -> str | None:
 LOCK_WAIT = 30
 
 
-def _run(tool: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([tool, "-w", str(LOCK_WAIT), "-t", "raw", *args], capture_output=True, text=True)
+def xtables(tool: str, *args: str, table: str = "raw") -> subprocess.CompletedProcess:
+    """One iptables/ip6tables call on `table`, waiting for the xtables lock: every lab rule goes through here."""
+    return subprocess.run([tool, "-w", str(LOCK_WAIT), "-t", table, *args], capture_output=True, text=True)
 
 
 def present(rule: Rule) -> bool:
@@ -126,7 +127,8 @@ def present(rule: Rule) -> bool:
     if not shutil.which(rule.tool):
         return False
     return (
-        _run(rule.tool, "-C", *rule.spec()).returncode == 0 or _run(rule.tool, "-C", *rule.untagged()).returncode == 0
+        xtables(rule.tool, "-C", *rule.spec()).returncode == 0
+        or xtables(rule.tool, "-C", *rule.untagged()).returncode == 0
     )
 
 
@@ -141,7 +143,7 @@ def apply(rules: list[Rule]) -> list[Rule]:
         raise HardenError(f"cannot harden: {why}")
     added = []
     for rule in missing(rules):
-        proc = _run(rule.tool, "-I", *rule.spec())
+        proc = xtables(rule.tool, "-I", *rule.spec())
         if proc.returncode != 0:
             raise HardenError(f"{rule.tool} -t raw -I PREROUTING failed: {proc.stderr.strip()[:200]}")
         added.append(rule)
@@ -155,8 +157,8 @@ def delete(rules: list[Rule]) -> list[Rule]:
         raise HardenError(f"cannot remove lab's rules: {why}")
     removed = []
     for rule in rules:
-        while shutil.which(rule.tool) and _run(rule.tool, "-C", *rule.spec()).returncode == 0:
-            proc = _run(rule.tool, "-D", *rule.spec())
+        while shutil.which(rule.tool) and xtables(rule.tool, "-C", *rule.spec()).returncode == 0:
+            proc = xtables(rule.tool, "-D", *rule.spec())
             if proc.returncode != 0:
                 raise HardenError(f"{rule} could not be removed: {proc.stderr.strip()[:200]}")
             removed.append(rule)
@@ -173,7 +175,7 @@ def tagged(project: str | None = None) -> list[tuple[str, list[str]]]:
     for tool in ("iptables", "ip6tables"):
         if not shutil.which(tool):
             continue
-        for line in _run(tool, "-S", "PREROUTING").stdout.splitlines():
+        for line in xtables(tool, "-S", "PREROUTING").stdout.splitlines():
             if line.startswith("-A PREROUTING") and prefix in line:
                 found.append((tool, shlex.split(line)[1:]))
     return found
@@ -189,7 +191,7 @@ def dropping(interface: str) -> dict[str, str]:
     for tool in ("iptables", "ip6tables"):
         if not shutil.which(tool):
             continue
-        for line in _run(tool, "-S", "PREROUTING").stdout.splitlines():
+        for line in xtables(tool, "-S", "PREROUTING").stdout.splitlines():
             where = unconditional_drop(line, interface)
             if where:
                 found[where] = tool
@@ -238,7 +240,7 @@ def counting(tool: str, interface: str, destinations: list[str], remove: bool = 
 def counted(tool: str, interface: str) -> dict[str, int]:
     """Packets the `counting` rules of `interface` saw, by destination."""
     out: dict[str, int] = {}
-    for line in _run(tool, "-v", "-S", "PREROUTING").stdout.splitlines():
+    for line in xtables(tool, "-v", "-S", "PREROUTING").stdout.splitlines():
         parts = shlex.split(line)
         if "lab-probe-count" in parts and interface in parts and "-d" in parts and "-c" in parts:
             out[parts[parts.index("-d") + 1]] = int(parts[parts.index("-c") + 1])
@@ -255,7 +257,7 @@ def sync(project: str) -> tuple[list[Rule], list[str]]:
     removed = []
     for tool, spec in tagged(project):
         if (tool, tuple(spec[1:])) not in keep:
-            proc = _run(tool, "-D", *spec)
+            proc = xtables(tool, "-D", *spec)
             if proc.returncode != 0:
                 raise HardenError(f"{tool} -t raw -D {' '.join(spec[:3])} failed: {proc.stderr.strip()[:200]}")
             removed.append(f"{tool} -t raw {' '.join(shlex.quote(s) for s in spec)}")
@@ -272,7 +274,7 @@ def remove(project: str | None = None, loopback: bool = False) -> list[str]:
     for tool, spec in tagged(project):
         if not loopback and LOOPBACK_COMMENT in spec:
             continue
-        proc = _run(tool, "-D", *spec)
+        proc = xtables(tool, "-D", *spec)
         if proc.returncode != 0:
             raise HardenError(f"{tool} -t raw -D {' '.join(spec[:3])} failed: {proc.stderr.strip()[:200]}")
         removed.append(f"{tool} -t raw {' '.join(shlex.quote(s) for s in spec)}")

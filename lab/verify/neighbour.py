@@ -129,7 +129,7 @@ def neighbour(ipv6: bool = True, routed: tuple[str, ...] = ()) -> Iterator[Neigh
         yield n
     finally:
         for tool, rule in guards:
-            subprocess.run([tool, "-w", str(harden.LOCK_WAIT), "-D", *rule], capture_output=True)
+            harden.xtables(tool, "-D", *rule, table="filter")
         # The pair first (synchronous; `netns del` frees the peer only later, in the kernel's own time).
         subprocess.run(["ip", "link", "del", n.host_if], capture_output=True)
         subprocess.run(["ip", "netns", "del", n.netns], capture_output=True)
@@ -151,7 +151,7 @@ def _guard(host_if: str, ipv6: bool, added: list[tuple[str, list[str]]]) -> None
         for uplink in uplinks:
             rule = ["FORWARD", "-i", host_if, "-o", uplink, "-m", "comment", "--comment", "lab-probe-guard"]
             rule += ["-j", "DROP"]
-            proc = subprocess.run([tool, "-w", str(harden.LOCK_WAIT), "-I", *rule], capture_output=True, text=True)
+            proc = harden.xtables(tool, "-I", *rule, table="filter")
             if proc.returncode != 0:
                 raise NetnsError(f"could not keep the probe's packets on this host: {proc.stderr.strip()[:160]}")
             added.append((tool, rule))
@@ -178,13 +178,11 @@ def _sweep(tool: str) -> None:
     """A probe killed outright (SIGKILL) leaves its guard and counting rules behind: remove those whose
     veth is gone. A probe running beside this one still has its veth: its rules stay."""
     for table, chain, tag in (("filter", "FORWARD", "lab-probe-guard"), ("raw", "PREROUTING", "lab-probe-count")):
-        listed = subprocess.run(
-            [tool, "-w", str(harden.LOCK_WAIT), "-t", table, "-S", chain], capture_output=True, text=True
-        )
+        listed = harden.xtables(tool, "-S", chain, table=table)
         for line in listed.stdout.splitlines():
             parts = shlex.split(line)
             if tag in parts and "-i" in parts and not os.path.exists(f"/sys/class/net/{parts[parts.index('-i') + 1]}"):
-                subprocess.run([tool, "-w", str(harden.LOCK_WAIT), "-t", table, "-D", *parts[1:]], capture_output=True)
+                harden.xtables(tool, "-D", *parts[1:], table=table)
 
 
 def _is_main_thread() -> bool:
