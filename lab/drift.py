@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab import caps, engine
-from lab.inventory import PROJECT_LABEL, SERVICE_LABEL
+from lab import caps, inventory
+from lab.inventory import SERVICE_LABEL
 
 
 def differences(declared: dict[str, Any], host: dict[str, Any]) -> list[str]:
@@ -38,12 +38,13 @@ def differences(declared: dict[str, Any], host: dict[str, Any]) -> list[str]:
     return found
 
 
-def drifted(config: dict[str, Any], project: str) -> dict[str, list[str]]:
-    """service -> what differs, for the project's running containers."""
+def drifted(config: dict[str, Any], project: str, listed: list | None = None) -> dict[str, list[str]]:
+    """service -> what differs, for the project's running containers (`listed`: inventory.read's, when
+    the caller has them)."""
     services = config.get("services") or {}
     out: dict[str, list[str]] = {}
-    filters = {"label": [f"{PROJECT_LABEL}={project}", "com.docker.compose.oneoff=False"]}
-    for c in engine.client().containers.list(filters=filters):
+    running = [c for c in (inventory.read(project) if listed is None else listed) if c.status == "running"]
+    for c in inventory.services(running):
         service = c.labels.get(SERVICE_LABEL, "")
         if service in services:
             diff = differences(services[service], c.attrs.get("HostConfig") or {})
@@ -52,11 +53,11 @@ def drifted(config: dict[str, Any], project: str) -> dict[str, list[str]]:
     return out
 
 
-def check(config: dict[str, Any], project: str) -> list:
+def check(config: dict[str, Any], project: str, listed: list | None = None) -> list:
     """verify's `drift` checks: one per running service, failing where the live container differs."""
     from lab.verify.checks import FAIL, PASS, Check
 
-    changed = drifted(config, project)
+    changed = drifted(config, project, listed)
     return [
         Check(
             "drift", service, FAIL, f"changed behind lab's back: {'; '.join(changed[service])} (`lab up` puts it back)"

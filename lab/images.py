@@ -60,9 +60,9 @@ def recipe() -> str:
     return hashlib.sha256("\0".join(MMDEBSTRAP[1:]).encode()).hexdigest()[:16]
 
 
-def _base_label(name: str) -> str | None:
+def _image(name: str):
     try:
-        return (engine.client().images.get(name).labels or {}).get(RECIPE_LABEL)
+        return engine.client().images.get(name)
     except docker.errors.ImageNotFound:
         return None
 
@@ -71,8 +71,10 @@ def ensure_base() -> str:
     """Return the name of a Debian bookworm base image, provisioning one if needed."""
     if engine.image_id(OFFICIAL_BASE):
         return OFFICIAL_BASE
-    if engine.image_id(LOCAL_BASE):
-        if _base_label(LOCAL_BASE) == recipe() or os.geteuid() != 0:  # without root, the old one still works
+    local = _image(LOCAL_BASE)
+    if local is not None:
+        # without root, the old one still works
+        if (local.labels or {}).get(RECIPE_LABEL) == recipe() or os.geteuid() != 0:
             return LOCAL_BASE
         say(f"{LOCAL_BASE} was made by an older recipe; bootstrapping it again")
         bootstrap()

@@ -21,6 +21,19 @@ def _made_by_compose(project: str) -> dict[str, list[str]]:
     return {"label": [f"{PROJECT_LABEL}={project}", "com.docker.compose.oneoff"]}
 
 
+def read(project: str, stopped: bool = False) -> list:
+    """The project's containers as compose made them (`docker.models.containers.Container`, each
+    inspected once), running ones only unless `stopped`. Every view below takes such a list: a caller
+    that needs several (verify: bindings, addresses, files, drift) asks the engine once, not per view
+    (a list and an inspect per container, ~20 ms each time)."""
+    return engine.client().containers.list(all=stopped, filters=_made_by_compose(project))
+
+
+def services(listed: list) -> list:
+    """Those of `listed` that compose's `up` made (not `compose run`'s one-off containers)."""
+    return [c for c in listed if c.labels.get("com.docker.compose.oneoff") == "False"]
+
+
 def _mine(project: str) -> dict[str, list[str]]:
     return {"label": [f"{PROJECT_LABEL}={project}"]}
 
@@ -86,12 +99,12 @@ def _ports(attrs: dict) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(found))
 
 
-def containers(project: str, nets: list[Network] | None = None) -> list[Container]:
+def containers(project: str, nets: list[Network] | None = None, listed: list | None = None) -> list[Container]:
     """Running containers of the project with their addresses on its networks (`nets`, when the caller
     has listed them already) and their ports."""
     own = {n.name for n in (networks(project) if nets is None else nets)}
     out = []
-    for c in engine.client().containers.list(filters=_made_by_compose(project)):
+    for c in read(project) if listed is None else listed:
         nets = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
         addresses = tuple(
             a
@@ -104,14 +117,13 @@ def containers(project: str, nets: list[Network] | None = None) -> list[Containe
     return sorted(out, key=lambda c: c.name)
 
 
-def states(project: str) -> list[ContainerState]:
+def states(project: str, listed: list | None = None) -> list[ContainerState]:
     """What `compose ps --all` says of the project's service containers, from the engine directly: the
     same labels compose filters on, at ~20 ms instead of a compose process (~0.2 s), which the
     readiness loop pays on every round."""
     out = []
-    labels = [f"{PROJECT_LABEL}={project}", "com.docker.compose.oneoff=False"]
     podman_here = engine.kind().name.startswith("podman")
-    for c in engine.client().containers.list(all=True, filters={"label": labels}):
+    for c in services(read(project, stopped=True) if listed is None else listed):
         state = c.attrs.get("State") or {}
         health = (state.get("Health") or {}).get("Status", "")
         if podman_here and health == "starting" and state.get("Status") == "running":
@@ -140,10 +152,10 @@ def states(project: str) -> list[ContainerState]:
     return sorted(out, key=lambda s: s.service)
 
 
-def bindings(project: str) -> list[Binding]:
+def bindings(project: str, listed: list | None = None) -> list[Binding]:
     """Published ports of the project's running containers (`NetworkSettings.Ports`)."""
     out = []
-    for c in engine.client().containers.list(filters=_made_by_compose(project)):
+    for c in read(project) if listed is None else listed:
         for key, entries in (c.ports or {}).items():
             port, _, proto = key.partition("/")
             for entry in entries or []:
@@ -186,7 +198,7 @@ def _pid1(pid: int) -> tuple[int | None, int | None]:
 
 def lockdown(project: str) -> list[Lockdown]:
     out = []
-    for c in engine.client().containers.list(filters=_made_by_compose(project)):
+    for c in read(project):
         host, cfg = c.attrs.get("HostConfig") or {}, c.attrs.get("Config") or {}
         uid, cap = _pid1(int((c.attrs.get("State") or {}).get("Pid") or 0))
         out.append(
@@ -217,9 +229,9 @@ CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 
 
-def compose_files(project: str) -> tuple[list[str], str | None]:
+def compose_files(project: str, listed: list | None = None) -> tuple[list[str], str | None]:
     """The compose files and folder the project was started from, as Compose labelled its containers."""
-    for c in engine.client().containers.list(all=True, filters=_made_by_compose(project)):
+    for c in read(project, stopped=True) if listed is None else listed:
         files = [f for f in (c.labels.get(CONFIG_FILES_LABEL) or "").split(",") if f]
         if files:
             return files, c.labels.get(WORKING_DIR_LABEL)

@@ -100,13 +100,13 @@ def suggest(project: Project, service: str) -> int:
 def conflicts(project: Project, mine: set[tuple[int, str]]) -> list[tuple[Endpoint, ports.Holder]]:
     """Sockets of others that would collide with a port the stack publishes (ours excepted):
     the same loopback address, or a wildcard of either family."""
-    wanted = {(e.port, e.protocol): e for e in project.endpoints()}
+    # Ours are left out before the holders are looked up: naming a holder scans every process's sockets
+    # (~0.1 s), and on a running stack every port is ours.
+    wanted = {(e.port, e.protocol): e for e in project.endpoints() if (e.port, e.protocol) not in mine}
     return [
         (wanted[(h.port, h.protocol)], h)
         for h in ports.holders({port for port, _ in wanted})
-        if (h.port, h.protocol) in wanted
-        and (h.port, h.protocol) not in mine
-        and (h.is_wildcard or h.address in project.hosts)
+        if (h.port, h.protocol) in wanted and (h.is_wildcard or h.address in project.hosts)
     ]
 
 

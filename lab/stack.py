@@ -47,9 +47,9 @@ class ServiceRow:
     detail: str
 
 
-def _running(compose: Compose) -> list[ContainerState]:
+def _running(project: str, listed: list | None = None) -> list[ContainerState]:
     """The project's live containers; a paused one still holds its ports (and `up` resumes it)."""
-    return [c for c in inventory.states(compose.project) if c.state in ("running", "paused")]
+    return [c for c in inventory.states(project, listed) if c.state in ("running", "paused")]
 
 
 _CONFIGS: dict[str, dict] = {}
@@ -112,10 +112,11 @@ def up(
     # is created or built before the audit has passed.
     with ThreadPoolExecutor(max_workers=4) as pool:
         config_f = pool.submit(refuse_unsafe, compose)
-        before_f = pool.submit(_running, compose)
+        listed_f = pool.submit(inventory.read, project.name, True)  # read once: before, drift
         volumes_f = pool.submit(_has_volumes, project)
         config = config_f.result()
-        before, has_volumes = before_f.result(), volumes_f.result()
+        listed, has_volumes = listed_f.result(), volumes_f.result()
+    before = _running(project.name, listed)
     timeline.mark("ports")
     portplan.refuse_held(project, {(p.published_port, p.protocol) for c in before for p in c.publishers})
     if has_volumes:
@@ -138,7 +139,7 @@ def up(
         # The networks first (made by lab, as compose would: lab/networks.py), then lab's rules for their
         # subnets, then compose creates and starts the containers: no port is published before the rules.
         fingerprint = _fingerprint(config)
-        changed = drift.drifted(config, project.name) if before else {}
+        changed = drift.drifted(config, project.name, listed) if before else {}
         unchanged = not changed and _unchanged(project, config, fingerprint, before)
         timeline.mark("create")
         made = networks.ensure(config, project.name, find_compose()[1])
@@ -171,7 +172,7 @@ def up(
             timeout=timeout,
             check_alive=lambda: _dead_service(compose),
         )
-        _remember(project, fingerprint)
+        _remember(project, fingerprint, before if unchanged else None)
         return results
     except (LabError, KeyboardInterrupt) as exc:
         if isinstance(exc, NotReady):
@@ -200,8 +201,9 @@ def _applied_file(project: Project) -> Path:
     return project.state_dir / "applied.json"
 
 
-def _remember(project: Project, fingerprint: str) -> None:
-    ids = sorted(c.id for c in inventory.states(project.name))
+def _remember(project: Project, fingerprint: str, now: list[ContainerState] | None) -> None:
+    """`now`: the containers, when this run changed none of them."""
+    ids = sorted(c.id for c in (inventory.states(project.name) if now is None else now))
     with contextlib.suppress(OSError):
         _applied_file(project).write_text(json.dumps({"fingerprint": fingerprint, "containers": ids}))
 

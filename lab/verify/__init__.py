@@ -71,10 +71,11 @@ class Proof:
     def _start(self, neighbour_timeout: float) -> _Found:
         project, pool = self.project, self._pool
         engine.client()
-        found = inventory.bindings(project.name)
+        listed = inventory.read(project.name)  # one view of the engine for every check that needs one
+        found = inventory.bindings(project.name, listed)
         networks = inventory.networks(project.name)
-        containers = inventory.containers(project.name, networks)
-        files, directory = inventory.compose_files(project.name)
+        containers = inventory.containers(project.name, networks, listed)
+        files, directory = inventory.compose_files(project.name, listed)
         own = project.started_these(files)
         creds = project.credentials() if own else None
         own = own and creds is not None
@@ -99,7 +100,11 @@ class Proof:
                 )
             ),
             pool.submit(runtime.check, found),
-            *([pool.submit(lambda: drift.check(effective_config(compose_for(project)), project.name))] if own else []),
+            *(
+                [pool.submit(lambda: drift.check(effective_config(compose_for(project)), project.name, listed))]
+                if own
+                else []
+            ),
             pool.submit(sockets.check, ports),
             nb,
             pool.submit(lambda: firewall.check(project.name, nb.result())),
