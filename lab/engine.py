@@ -153,7 +153,8 @@ class Kind:
         said = {
             "docker": "ports published by docker-proxy and the engine's NAT rules",
             "docker rootless": "ports published by rootlesskit; the containers' subnet lives in its namespace",
-            "podman": "ports published by Podman's own port handling (netavark or CNI)",
+            "podman": "ports published by Podman's own port handling (netavark or CNI); its Docker API gives a"
+            " read-only container writable /run, /tmp and /var/tmp (verify reports what it finds)",
             "podman rootless": "ports published by rootlessport; the containers' subnet lives in its namespace",
         }[self.name]
         return said + ("" if self.cgroups else "; no cgroup controller: limits cannot be enforced")

@@ -5,6 +5,7 @@ and what it published. Read through the docker SDK's models; nothing here decide
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from lab import engine, hostnet, podman
@@ -183,6 +184,11 @@ class Lockdown:
     pids_limit: int  # 0 or negative = unlimited
     healthcheck: bool
     restart: str
+    # mount points PID 1 can write, beyond those every engine gives (None: unreadable), and the tmpfs and
+    # volume targets the engine lists: on Podman that list holds the /run, /tmp and /var/tmp its Docker API
+    # adds to any read-only container, so what the project declared is for its compose file to say.
+    writable: tuple[str, ...] | None = ()
+    mounts: tuple[str, ...] = ()
 
 
 def _pid1(pid: int) -> tuple[int | None, int | None]:
@@ -196,11 +202,48 @@ def _pid1(pid: int) -> tuple[int | None, int | None]:
     return uid, cap
 
 
+# Writable in every container, read-only root or not: kernel filesystems, and the files an engine writes
+# for the container's name and resolver (Docker mounts them read-only with read_only; Podman does not).
+_KERNEL = ("/dev", "/proc", "/sys", "/run/secrets")
+_ENGINE_FILES = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/run/.containerenv"}
+
+
+def under(point: str, roots) -> bool:
+    return any(point == r or point.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _writable(pid: int) -> tuple[str, ...] | None:
+    try:
+        return writable(open(f"/proc/{pid}/mountinfo").read())
+    except OSError:
+        return None
+
+
+def writable(mountinfo: str) -> tuple[str, ...]:
+    """The writable mount points in a /proc/PID/mountinfo text, but for those every engine gives a container.
+    A mount is writable when neither its own options nor its superblock's say `ro`."""
+    found = set()
+    for line in mountinfo.splitlines():
+        mount, _, fs = line.partition(" - ")
+        fields, fs_fields = mount.split(), fs.split()
+        if len(fields) < 6 or len(fs_fields) < 3:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])  # \040 is a space
+        if "ro" in fields[5].split(",") or "ro" in fs_fields[2].split(","):
+            continue
+        if point in _ENGINE_FILES or under(point, _KERNEL):
+            continue
+        found.add(point)
+    return tuple(sorted(found))
+
+
 def lockdown(project: str) -> list[Lockdown]:
     out = []
     for c in read(project):
         host, cfg = c.attrs.get("HostConfig") or {}, c.attrs.get("Config") or {}
-        uid, cap = _pid1(int((c.attrs.get("State") or {}).get("Pid") or 0))
+        pid = int((c.attrs.get("State") or {}).get("Pid") or 0)
+        uid, cap = _pid1(pid)
+        mounts = set(host.get("Tmpfs") or {}) | {m.get("Destination", "") for m in c.attrs.get("Mounts") or ()}
         out.append(
             Lockdown(
                 c.name,
@@ -220,6 +263,8 @@ def lockdown(project: str) -> list[Lockdown]:
                 int(host.get("PidsLimit") or 0),
                 bool((cfg.get("Healthcheck") or {}).get("Test")),
                 (host.get("RestartPolicy") or {}).get("Name") or "no",
+                _writable(pid),
+                tuple(sorted(mounts - {""})),
             )
         )
     return sorted(out, key=lambda x: x.container)

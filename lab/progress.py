@@ -69,7 +69,7 @@ class View:
         elif event == "up":
             self._end("wait")
         elif event == "verify":
-            self._start("verify", "verify: reach, neighbour, browser, firewall …")
+            self._start("verify", "verify: reach, neighbour, browser, firewall")
         elif event == "verified":
             self._end("verify")
         self._render()

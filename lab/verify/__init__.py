@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from lab import drift, engine, inventory
 from lab.catalogue import Endpoint
 from lab.credentials import Credentials
-from lab.errors import NoSuchProject
+from lab.errors import LabError, NoSuchProject
 from lab.project import Project
 from lab.stack import compose_for, effective_config
 from lab.verify import browser, firewall, hardening, neighbour, reach, runtime, sockets, static, targets
@@ -60,6 +60,18 @@ class _Found:
     own: bool
     cgroups: bool
     early: list[Future]  # in report order, after reach, browser and hardening
+    config: Future  # the effective config (a dict), or the Check saying why there is none
+
+
+def _own_config(project: Project) -> dict | Check:
+    try:
+        return effective_config(compose_for(project))  # cached: static and drift ask for the same
+    except (LabError, ValueError) as exc:  # static's own check says so in the report
+        return Check("static", "compose config", FAIL, str(exc)[:160])
+
+
+def _declared(config: dict | Check) -> dict[str, set[str]] | None:
+    return hardening.declared(config) if isinstance(config, dict) else None
 
 
 class Proof:
@@ -90,13 +102,17 @@ class Proof:
         # Every port the project publishes — the catalogue's and anything an override added.
         ports = {(e.port, e.protocol) for e in endpoints} | {(b.host_port, b.protocol) for b in found}
         nb = pool.submit(neighbour.check, ports, containers, networks, neighbour_timeout)
+        # The effective config, asked once (finding compose costs a process start: inside the task): the
+        # static audit reads it, and hardening learns from it which mounts the project declared.
+        config = pool.submit(
+            lambda: _own_config(project) if own else static.foreign_config(project.name, files, directory)
+        )
         early = [
-            # Finding compose costs a process start: do it inside the task.
             pool.submit(
                 lambda: (
                     static.check(compose_for(project), project.root)
                     if own
-                    else static.check_files(project.name, files, directory)
+                    else static.check_foreign(project.name, config.result())
                 )
             ),
             pool.submit(runtime.check, found),
@@ -109,7 +125,7 @@ class Proof:
             nb,
             pool.submit(lambda: firewall.check(project.name, nb.result())),
         ]
-        return _Found(endpoints, creds, own, engine.kind().cgroups, early)
+        return _Found(endpoints, creds, own, engine.kind().cgroups, early, config)
 
     def report(self) -> Report:
         """The whole report, once the services answer (the caller waited for that)."""
@@ -119,7 +135,11 @@ class Proof:
             late = [
                 self._pool.submit(reach.check, found.endpoints, found.creds),
                 self._pool.submit(browser.check, found.endpoints, own),
-                self._pool.submit(lambda: hardening.check(inventory.lockdown(name), own, found.cgroups)),
+                self._pool.submit(
+                    lambda: hardening.check(
+                        inventory.lockdown(name), own, found.cgroups, _declared(found.config.result())
+                    )
+                ),
             ]
             report = Report(self.project.name)
             for future in [*late, *found.early]:

@@ -1,12 +1,13 @@
 """Hardening: every container of the project as locked down as the catalogue says (CIS Docker Benchmark
 section 5, v1.6 numbering): 5.4 capabilities, 5.11 memory, 5.12 CPU, 5.13 read-only root, 5.26 no new
 privileges, 5.27 health, 5.29 pids; plus not privileged, a restart policy, and PID 1 not root with no
-effective capability (read from /proc, so a privilege drop that did not happen is seen)."""
+effective capability, and what PID 1 can write beside a read-only root (read from /proc, so a privilege drop
+that did not happen, or a mount the engine added, is seen)."""
 
 from __future__ import annotations
 
 from lab import caps
-from lab.inventory import Lockdown
+from lab.inventory import Lockdown, under
 from lab.verify.checks import FAIL, PASS, SKIP, WARN, Check
 
 LIMITS = ("[5.11]", "[5.12]", "[5.29]")  # what an engine without cgroups cannot enforce
@@ -31,6 +32,8 @@ def problems(c: Lockdown, allowed: set[str]) -> list[str]:
         found.append("no CPU limit [5.12]")
     if not c.read_only:
         found.append("root filesystem writable [5.13]")
+    elif c.writable and "/" in c.writable:  # configured read-only, yet the kernel says otherwise
+        found.append("root filesystem writable although configured read-only [5.13]")
     if not c.no_new_privileges:
         found.append("no-new-privileges not set [5.26]")
     if not c.healthcheck:
@@ -44,9 +47,34 @@ def problems(c: Lockdown, allowed: set[str]) -> list[str]:
     return found
 
 
-def check(containers: list[Lockdown], known: bool = True, cgroups: bool = True) -> list[Check]:
+def declared(config: dict) -> dict[str, set[str]]:
+    """Each service's tmpfs and volume targets, as its effective compose config declares them."""
+    out = {}
+    for name, service in (config.get("services") or {}).items():
+        tmpfs = service.get("tmpfs") or []
+        points = {t.split(":", 1)[0] for t in ([tmpfs] if isinstance(tmpfs, str) else tmpfs)}
+        points |= {v.get("target", "") for v in service.get("volumes") or () if isinstance(v, dict)}
+        out[name] = points - {""}
+    return out
+
+
+def engine_added(c: Lockdown, declared: dict[str, set[str]] | None) -> list[str]:
+    """What PID 1 can write beside a read-only root that the project did not declare. Without its compose
+    config, the engine's own list of the container's mounts stands in for it."""
+    if not c.read_only:
+        return []
+    mine = declared[c.service] if declared is not None and c.service in declared else set(c.mounts)
+    return [m for m in c.writable or () if m != "/" and not under(m, mine)]
+
+
+def check(
+    containers: list[Lockdown],
+    known: bool = True,
+    cgroups: bool = True,
+    declared: dict[str, set[str]] | None = None,
+) -> list[Check]:
     """`known`: lab's own project, held to the catalogue (a gap fails). Another project's containers are
-    its owner's choices: the same gaps are warnings."""
+    its owner's choices: the same gaps are warnings. `declared`: each service's mounts, from its config."""
     from lab.catalogue import BY_NAME
 
     checks = []
@@ -62,6 +90,17 @@ def check(containers: list[Lockdown], known: bool = True, cgroups: bool = True) 
             said = "; ".join(skipped) if skipped else f"declared {limits}, not enforced"
             checks.append(Check("hardening", f"{c.container} limits", SKIP, f"engine without cgroups: {said}"))
             limits = "limits: see skip"
+        added = engine_added(c, declared)
+        if added:  # not the project's doing: nothing in Compose turns Podman's off
+            checks.append(
+                Check(
+                    "hardening",
+                    f"{c.container} read-only",
+                    WARN,
+                    "root read-only, but writable mounts its compose files do not declare: "
+                    f"{', '.join(added)} (the engine's, or an image's VOLUME) [5.13]",
+                )
+            )
         if bad:
             checks.append(Check("hardening", c.container, FAIL if known else WARN, "; ".join(bad)))
         else:

@@ -44,19 +44,23 @@ def check(compose: Compose, root: Path) -> list[Check]:
     return checks
 
 
-def check_files(project: str, files: list[str], directory: str | None) -> list[Check]:
-    """A project lab did not start: the files Compose labelled its containers with, read as `lab check`
-    reads them. Files no longer at hand are a skip with the reason, not a pass."""
+def foreign_config(project: str, files: list[str], directory: str | None) -> dict | Check:
+    """A project lab did not start: the effective config of the files Compose labelled its containers
+    with, read as `lab check` reads them — or the check that says why there is none (files no longer at
+    hand are a skip with the reason, not a pass)."""
     from lab.check import load
     from lab.errors import LabError
 
     if not files:
-        return [Check("static", "compose files", SKIP, "the containers name no compose files")]
+        return Check("static", "compose files", SKIP, "the containers name no compose files")
     missing = [f for f in files if not Path(f).is_file()]
     if missing:
-        return [Check("static", "compose files", SKIP, f"not on this host any more: {missing[0]}")]
+        return Check("static", "compose files", SKIP, f"not on this host any more: {missing[0]}")
     try:
-        loaded = load.load([Path(f) for f in files], Path(directory) if directory else None, project_name=project)
+        return load.load([Path(f) for f in files], Path(directory) if directory else None, project_name=project).config
     except LabError as exc:
-        return [Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")]
-    return audit_config(loaded.config, project)
+        return Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")
+
+
+def check_foreign(project: str, config: dict | Check) -> list[Check]:
+    return [config] if isinstance(config, Check) else audit_config(config, project)

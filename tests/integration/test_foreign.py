@@ -48,13 +48,14 @@ def foreign(lab_stack):  # lab_stack: lab's images (the foreign stack runs lab/e
     name = f"labtest-foreign-{secrets.token_hex(3)}"
     env = free_ports()
     web, tcp, udp, silent = (int(env[k]) for k in ("WEB_PORT", "TCP_PORT", "UDP_PORT", "SILENT_PORT"))
-    compose = Compose(find_compose()[0], name, [FILES / "compose.yaml"], env, cwd=FILES)
+    files = [FILES / "compose.yaml", FILES / "image-volume.yaml"]
+    compose = Compose(find_compose()[0], name, files, env, cwd=FILES)
     try:
         compose.run("up", "--detach", "--pull", "never", timeout=300)
         ready(web, tcp, udp)
         yield name, {"web": web, "tcp": tcp, "udp": udp, "silent": silent}
     finally:
-        compose.run("down", "--volumes", "--timeout", "5", timeout=300)
+        compose.run("down", "--volumes", "--rmi", "local", "--timeout", "5", timeout=300)  # and scratch's image
         if not harden.can_harden():
             harden.remove(name)
 
@@ -109,7 +110,11 @@ def test_verify_names_every_exposure_of_a_stack_lab_did_not_start(foreign):
     # Static: the files Compose labelled the containers with, judged by lab's rules.
     assert {t.split()[0] for t in by(doc, "static", "fail")} == {"web", "tcp", "udp", "silent"}
     # Their hardening is their choice: warnings, never failures.
-    assert by(doc, "hardening", "fail") == [] and len(by(doc, "hardening", "warn")) == 5
+    assert by(doc, "hardening", "fail") == [] and len(by(doc, "hardening", "warn")) == 7
+    # A read-only root with a writable mount its compose file never declared (the image's VOLUME), seen in
+    # PID 1's mountinfo: the positive control for what Podman adds to every read-only container.
+    [added] = [c["detail"] for c in doc["checks"] if c["target"].endswith("-scratch-1 read-only")]
+    assert "do not declare: /cache " in added, added
 
 
 def test_harden_closes_direct_routing_and_down_leaves_their_containers(foreign):
@@ -125,7 +130,7 @@ def test_harden_closes_direct_routing_and_down_leaves_their_containers(foreign):
     out, _ = lab_cli("down", "--project", name)
     assert out.returncode == 0 and "was not started by lab" in out.stdout
     after = {c.name for c in engine.client().containers.list(filters={"label": f"com.docker.compose.project={name}"})}
-    assert after == running and len(running) == 5
+    assert after == running and len(running) == 6
     assert harden.tagged(name) == []
 
 
@@ -134,7 +139,7 @@ def test_status_and_ports_read_the_project_from_the_engine(foreign):
     out, _ = lab_cli("status", "--project", name, "--json")
     rows = {r["service"]: r for r in json.loads(out.stdout)["services"]}
     assert out.returncode == 0, out.stdout
-    assert set(rows) == {"web", "tcp", "udp", "silent", "hidden"}
+    assert set(rows) == {"web", "tcp", "udp", "silent", "hidden", "scratch"}
     assert rows["web"]["detail"] == "answers" and rows["hidden"]["detail"] == "-"
     out, _ = lab_cli("ports", "--project", name)
     assert out.returncode == 0, out.stderr

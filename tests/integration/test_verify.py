@@ -233,7 +233,7 @@ def test_lab_up_proves_while_the_services_boot_and_reports_what_verify_reports(e
         assert up.returncode == 1, up.stdout + up.stderr
         events = [json.loads(line)["event"] for line in timings.read_text().splitlines()]
         assert events.index("verify") < events.index("up") < events.index("verified")
-        assert "verify: reach, neighbour, browser, firewall …: done in" in up.stderr
+        assert "verify: reach, neighbour, browser, firewall: done in" in up.stderr
         again = subprocess.run(
             [sys.executable, "-m", "lab", "verify", "--project", p.name, "--json"], capture_output=True, text=True
         )

@@ -39,3 +39,47 @@ def test_declared_limits_on_an_engine_without_cgroups_are_a_skip_never_a_pass():
     said = "engine without cgroups: declared mem 256 MiB, cpus 1, pids 32, not enforced"
     assert got["p-redis-1 limits"] == ("skip", said)
     assert got["p-redis-1"][0] == "pass" and "mem" not in got["p-redis-1"][1]
+
+
+def _read_only(writable, mounts=()):
+    from lab.inventory import Lockdown
+
+    return Lockdown(
+        "p-redis-1", "redis", 999, 0, ("ALL",), (), True, True, False, 2**28, 10**9, 32, True, "always",
+        writable, mounts,
+    )  # fmt: skip
+
+
+def test_writable_mounts_the_engine_added_beside_a_read_only_root_are_a_warning_naming_them():
+    """Podman's Docker API adds /run, /tmp and /var/tmp to any read-only container and lists them among the
+    container's tmpfs mounts, so the project's own compose config says which were declared."""
+    from lab.verify.hardening import check, declared
+
+    redis = {
+        "tmpfs": ["/run/redis:size=64k,mode=0700", "/tmp:size=1m"],
+        "volumes": [{"type": "volume", "source": "data", "target": "/data"}],
+    }
+    config = {"services": {"redis": redis}}
+    seen = ("/data", "/run", "/run/redis", "/tmp", "/var/tmp")
+    podman = _read_only(seen, seen)
+    got = {x.target: (x.status, x.detail) for x in check([podman], True, True, declared(config))}
+    assert got["p-redis-1 read-only"] == (
+        "warn",
+        "root read-only, but writable mounts its compose files do not declare: /run, /var/tmp"
+        " (the engine's, or an image's VOLUME) [5.13]",
+    )
+    assert got["p-redis-1"][0] == "pass"
+    docker = _read_only(("/data", "/run/redis", "/tmp"), ("/data", "/run/redis", "/tmp"))
+    assert [x.status for x in check([docker], True, True, declared(config))] == ["pass"]
+    # without the config, the engine's own list stands in: a mount it does not list is still named
+    got = check([_read_only(("/data", "/scratch"), ("/data",))], False, True, None)
+    assert [(x.target, x.status) for x in got] == [("p-redis-1 read-only", "warn"), ("p-redis-1", "pass")]
+
+
+def test_a_root_configured_read_only_that_the_kernel_shows_writable_fails():
+    from lab.verify.hardening import check
+
+    got = check([_read_only(("/",))], True, True, None)
+    assert [(x.status, x.detail) for x in got] == [
+        ("fail", "root filesystem writable although configured read-only [5.13]")
+    ]
