@@ -99,11 +99,9 @@ def up(
     never started keeps nothing, credentials included.
     """
     engine.client()
-    if project.ipv6 and not engine.kind().v6_to_v4:
+    kind, v4_only = engine.kind(), project.ipv6 and not engine.kind().v6_to_v4
+    if v4_only:
         project.ipv6 = False
-        say(f"{engine.kind().name} cannot carry [::1] to an IPv4-only container: publishing on 127.0.0.1 only")
-    if not engine.kind().cgroups:
-        say(f"{engine.kind().name} has no cgroup controller here: memory, CPU and pids limits are not enforced")
     compose = compose_for(project)
     for path in composefile.write(project.root):
         say(f"regenerated {path.name} from the catalogue")
@@ -124,6 +122,11 @@ def up(
             raise CredentialsLost(project.name, project.secrets_dir)
         for problem in credentials.damaged(project.secrets_dir)[:1]:
             raise CredentialsDamaged(problem, project.name)
+    # Said once nothing refuses any more: a refusal is one line, whatever the engine.
+    if v4_only:
+        say(f"{kind.name} cannot carry [::1] to an IPv4-only container: publishing on 127.0.0.1 only")
+    if not kind.cgroups:
+        say(f"{kind.name} has no cgroup controller here: memory, CPU and pids limits are not enforced")
     fresh = not before and not has_volumes
     found = project.snapshot()  # what this run finds: a failure puts back exactly this
     creds = credentials.ensure(project.secrets_dir)
@@ -132,10 +135,9 @@ def up(
         replaced = images.ensure_images(compose, project.root)
         project.save()
         say(f"starting project {project.name}")
-        paused = sorted({c.service for c in before if c.state == "paused"})
-        if paused:  # compose cannot start or recreate a paused container: resume it first
+        paused = _resume(listed)  # compose cannot start or recreate a paused container
+        if paused:
             say(f"resuming paused {', '.join(paused)}")
-            compose.run("unpause", *paused)
         # The networks first (made by lab, as compose would: lab/networks.py), then lab's rules for their
         # subnets, then compose creates and starts the containers: no port is published before the rules.
         fingerprint = _fingerprint(config)
@@ -273,15 +275,26 @@ def _quiet_down(compose: Compose, volumes: bool = False) -> None:
         compose.run("down", "--remove-orphans", "--timeout", "5", *(["--volumes"] if volumes else []), timeout=120)
 
 
+def _resume(listed: list) -> list[str]:
+    """Resume the paused service containers of `listed`; their services. Through the engine, not `compose
+    unpause`: on Podman that finds no paused container (its list filter on status does not match)."""
+    paused = [c for c in inventory.services(listed) if (c.attrs.get("State") or {}).get("Status") == "paused"]
+    for c in paused:
+        c.unpause()
+    return sorted({c.labels.get(inventory.SERVICE_LABEL, c.name) for c in paused})
+
+
 def down(project: Project, volumes: bool = False) -> bool:
     """Take lab's project down. Another project of that name (the user's own stack) keeps its containers
     and volumes: only lab's rules for it go. Returns whether the project was lab's."""
     engine.client()
-    files, _ = inventory.compose_files(project.name)
+    listed = inventory.read(project.name, stopped=True)
+    files, _ = inventory.compose_files(project.name, listed)
     if not project.started_these(files):
         drop_rules(project)
         return False
     compose = compose_for(project)
+    _resume(listed)  # Podman refuses to stop a paused container (Docker kills it)
     args = ["down", "--remove-orphans", "--timeout", "10"] + (["--volumes"] if volumes else [])
     compose.run(*args, timeout=300)
     drop_rules(project)

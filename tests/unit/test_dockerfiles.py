@@ -20,3 +20,12 @@ def test_echo_and_api_share_their_python_layer():
 def test_postgres_never_fetches_the_jit():
     first = _runs("postgres")[0]
     assert "Provides: libllvm14" in first and first.index("dpkg -i") < first.index("apt-get install")
+
+
+def test_no_image_copies_its_whole_build_context():
+    """A builder may add files of its own to the context it sends: Podman's remote build puts each build
+    secret there (seen here: `COPY . /opt/api/` baked the host CA bundle into lab/api on Podman 4.3)."""
+    for dockerfile in sorted((ROOT / "services").glob("*/Dockerfile")):
+        for line in re.findall(r"^(?:COPY|ADD)\s.*$", dockerfile.read_text(), re.M):
+            sources = [w for w in line.split()[1:-1] if not w.startswith("--")]
+            assert not {".", "./", "*"} & set(sources), f"{dockerfile.parent.name}: {line}"
