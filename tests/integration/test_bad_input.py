@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from lab import cli, compose_cli, engine, images, tools
+from lab import project as projects
 from lab.catalogue import SERVICES
 from tests.integration.names import container_names
 from tests.integration.test_exposure import UNSAFE
@@ -66,16 +67,19 @@ CASES = [
 
 
 @pytest.mark.parametrize("case, args, code, said", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_in_one_line_with_nothing_started(engine_ok, tmp_path, case, args, code, said):
+def test_bad_input_is_refused_in_one_line_with_nothing_started(
+    engine_ok, tmp_path, monkeypatch, case, args, code, said
+):
     project = f"labtest-bad-{secrets.token_hex(3)}"
     state = tmp_path / "state"
     env = {"LAB_STATE_HOME": str(state)}
     for name, (text, _) in UNSAFE.items():
         write(tmp_path / (name.replace(" ", "_") + ".yaml"), text)
     write(tmp_path / "malformed.yaml", "services:\n  redis: [unclosed\n")
-    if case == "corrupted state.json":
-        (state / project).mkdir(parents=True)
-        write(state / project / "state.json", '{"ports": {"redis": "not json')
+    if case == "corrupted state.json":  # where lab keeps it for the engine under test (per engine)
+        monkeypatch.setenv("LAB_STATE_HOME", str(state))
+        (projects.state_home() / project).mkdir(parents=True)
+        write(projects.state_home() / project / "state.json", '{"ports": {"redis": "not json')
     if case == "engine unreachable":
         env["DOCKER_HOST"] = f"unix://{tmp_path}/no-engine.sock"
     argv = [a.format(t=tmp_path) for a in args] + ["--project", project]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -53,7 +54,8 @@ def test_a_users_tests_share_one_stack_under_xdist_and_leave_nothing(pytester, t
 
 def test_lab_project_reuses_a_running_stack_and_leaves_it_running(pytester, tmp_path, lab_stack, monkeypatch):
     # pytester gives the run a HOME of its own: point it at the state home that holds this stack.
-    monkeypatch.setenv("LAB_STATE_HOME", str(lab_stack.project.state_root))
+    # (the session's, not `state_root`: on a second engine that is already the per-engine folder under it)
+    monkeypatch.setenv("LAB_STATE_HOME", os.environ["LAB_STATE_HOME"])
     seen = tmp_path / "seen.jsonl"
     pytester.makepyfile(test_user=USER_TESTS.format(seen=str(seen)))
     name = lab_stack.project.name
