@@ -99,7 +99,8 @@ def up(
     never started keeps nothing, credentials included.
     """
     engine.client()
-    kind, v4_only = engine.kind(), project.ipv6 and not engine.kind().v6_to_v4
+    kind = engine.kind()
+    v4_only = project.ipv6 and not kind.v6_to_v4
     if v4_only:
         project.ipv6 = False
     compose = compose_for(project)

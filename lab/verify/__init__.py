@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from lab import drift, engine, inventory
 from lab.catalogue import Endpoint
 from lab.credentials import Credentials
-from lab.errors import LabError, NoSuchProject
+from lab.errors import NoSuchProject
 from lab.project import Project
 from lab.stack import compose_for, effective_config
 from lab.verify import browser, firewall, hardening, neighbour, reach, runtime, sockets, static, targets
@@ -63,13 +63,6 @@ class _Found:
     config: Future  # the effective config (a dict), or the Check saying why there is none
 
 
-def _own_config(project: Project) -> dict | Check:
-    try:
-        return effective_config(compose_for(project))  # cached: static and drift ask for the same
-    except (LabError, ValueError) as exc:  # static's own check says so in the report
-        return Check("static", "compose config", FAIL, str(exc)[:160])
-
-
 def _declared(config: dict | Check) -> dict[str, set[str]] | None:
     return hardening.declared(config) if isinstance(config, dict) else None
 
@@ -105,12 +98,16 @@ class Proof:
         # The effective config, asked once (finding compose costs a process start: inside the task): the
         # static audit reads it, and hardening learns from it which mounts the project declared.
         config = pool.submit(
-            lambda: _own_config(project) if own else static.foreign_config(project.name, files, directory)
+            lambda: (
+                static.own_config(compose_for(project))
+                if own
+                else static.foreign_config(project.name, files, directory)
+            )
         )
         early = [
             pool.submit(
                 lambda: (
-                    static.check(compose_for(project), project.root)
+                    static.check(compose_for(project), project.root, config.result())
                     if own
                     else static.check_foreign(project.name, config.result())
                 )

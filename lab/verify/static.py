@@ -24,11 +24,19 @@ def audit_config(config: dict, project: str) -> list[Check]:
     ]
 
 
-def check(compose: Compose, root: Path) -> list[Check]:
+def own_config(compose: Compose) -> dict | Check:
+    """lab's own project: what compose will really do — or the check that says it could not be evaluated."""
     try:
-        config = effective_config(compose)  # `lab up` asked compose already in this process: not again
+        return effective_config(compose)  # `lab up` asked compose already in this process: not again
     except (ComposeFailed, ValueError) as exc:
-        return [Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")]
+        return Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")
+
+
+def check(compose: Compose, root: Path, config: dict | Check | None = None) -> list[Check]:
+    """`config`: `own_config(compose)`, when the caller has it already."""
+    config = own_config(compose) if config is None else config
+    if isinstance(config, Check):
+        return [config]
     checks = audit_config(config, compose.project)
     drift = composefile.check(root)
     checks.append(
