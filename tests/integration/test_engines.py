@@ -92,6 +92,8 @@ def test_podman_runs_the_stack_and_verify_proves_it_with_the_same_checks(podman)
         from tests.integration.layers import copies
 
         cli, bundle = docker.DockerClient(base_url=podman["DOCKER_HOST"]), hostnet.ca_bundle().read_bytes()
+        server = (SCRIPT.parents[1] / "services" / "echo" / "echo_server.py").read_bytes()  # positive control
+        assert any(p.endswith("usr/local/bin/echo-server") for p in copies(cli, "lab/echo:local", server))
         assert {s.image: copies(cli, s.image, bundle) for s in SERVICES} == {s.image: [] for s in SERVICES}
     finally:
         down = lab(podman, "down", "--project", project, "--volumes")

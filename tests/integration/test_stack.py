@@ -104,9 +104,14 @@ def test_status_reports_every_service_answering(lab_stack):
 
 def test_the_host_ca_bundle_is_in_no_image(lab_stack):
     from lab import engine
+    from lab.composefile import ROOT
     from tests.integration.layers import copies
 
     bundle = hostnet.ca_bundle()
+    # Positive control: the scan finds a file the build did copy (the echo server, byte for byte), so an
+    # empty answer below means "not there", not "not looked at".
+    server = (ROOT / "services" / "echo" / "echo_server.py").read_bytes()
+    assert any(p.endswith("usr/local/bin/echo-server") for p in copies(engine.client(), "lab/echo:local", server))
     for image in ("lab/api:local", "lab/echo:local", "lab/redis:local", "lab/postgres:local"):
         history = subprocess.run(
             ["docker", "history", "--no-trunc", image], capture_output=True, text=True, check=True
