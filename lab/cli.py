@@ -266,7 +266,7 @@ def cmd_ports(args: argparse.Namespace) -> int:
                 if h.is_loopback
                 else ("EXPOSED (all interfaces)" if h.is_wildcard else "EXPOSED (not loopback)")
             )
-            behind = ports.container_publishing(h.port, h.protocol) if "docker-proxy" in h.command else None
+            behind = ports.container_publishing(h.port, h.protocol) if h.engine_holder else None
             if h.is_loopback and behind and behind[0] in direct:
                 seen = direct[behind[0]]
                 scope = (

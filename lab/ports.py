@@ -1,4 +1,4 @@
-"""Who holds a host port: any process on the machine, and the container behind a docker-proxy."""
+"""Who holds a host port: any process on the machine, and the container behind an engine's port holder."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from pathlib import Path
 import psutil
 
 from lab import addr
+
+# The process each engine holds a published port with: Docker's userland proxy, rootless Docker's
+# rootlesskit (its builtin port driver), Podman's conmon (it binds each port to reserve it). Behind each
+# is a container the engine can name.
+ENGINE_HOLDERS = ("docker-proxy", "rootlesskit", "conmon")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,12 @@ class Holder:
     def describe(self) -> str:
         who = f"pid {self.pid} ({self.command}, user {self.user})" if self.pid else "an unknown process"
         return who
+
+    @property
+    def engine_holder(self) -> str | None:
+        """The engine's port holder this is ("conmon", …), else None."""
+        name = Path(self.command.split(" ", 1)[0]).name
+        return name if name in ENGINE_HOLDERS else None
 
 
 def _proc_info(pid: int | None) -> tuple[str, str]:
@@ -82,7 +93,7 @@ def _sockets(ports: set[int] | None) -> list[tuple[str, int, str, int]]:
 
 
 def _owners(inodes: set[int]) -> dict[int, int]:
-    """inode -> pid for these sockets: docker-proxy processes first (they hold lab's ports), the rest
+    """inode -> pid for these sockets: the engines' port holders first (they hold lab's ports), the rest
     only until every inode is found."""
     owners: dict[int, int] = {}
     if not inodes:
@@ -95,7 +106,7 @@ def _owners(inodes: set[int]) -> dict[int, int]:
         except OSError:
             return ""
 
-    for pid in sorted(pids, key=lambda p: comm(p) != "docker-proxy"):
+    for pid in sorted(pids, key=lambda p: comm(p) not in ENGINE_HOLDERS):
         try:
             fds = os.listdir(f"/proc/{pid}/fd")
         except OSError:
@@ -172,13 +183,13 @@ def container_publishing(port: int, protocol: str) -> tuple[str, str] | None:
 
 
 def who(h: Holder) -> str:
-    """The holder in words: the process, and the container behind a docker-proxy."""
+    """The holder in words: the process, and the container behind an engine's port holder."""
     text = h.describe()
-    if "docker-proxy" in h.command:
+    if h.engine_holder:
         try:
             found = container_publishing(h.port, h.protocol)
         except Exception:  # the engine may be down; the pid is still worth showing
             found = None
         if found:
-            text = f"container {found[0]} (compose project {found[1]}) via docker-proxy pid {h.pid}"
+            text = f"container {found[0]} (compose project {found[1]}) via {h.engine_holder} pid {h.pid}"
     return text

@@ -23,7 +23,7 @@ def converging(engine_ok, hardened):
 
 
 def docker(*args: str) -> None:
-    subprocess.run(["docker", *args], check=True, capture_output=True)
+    subprocess.run(["docker", *args], check=True, capture_output=True, text=True)
 
 
 def failing(p) -> list[str]:
@@ -43,7 +43,12 @@ DRIFT = {
 @pytest.mark.parametrize("kind", list(DRIFT))
 def test_lab_up_puts_back_what_changed_behind_its_back(converging, kind, capsys):
     p = converging.project
-    DRIFT[kind](f"{p.name}-redis-1", p.name)
+    try:
+        DRIFT[kind](f"{p.name}-redis-1", p.name)
+    except subprocess.CalledProcessError as exc:  # asked of the engine, not assumed from its name
+        if exc.cmd[1] == "update" and "Not Found" in exc.stderr:  # Podman 4.3's Docker API has no update
+            pytest.skip(f"skipped: the engine cannot update a container ({exc.stderr.strip()}): no such drift here")
+        raise
     if kind != "stopped" and kind != "removed":  # those fail reach; the others are seen by verify's checks
         assert failing(p), f"verify did not see the drift ({kind})"
     stack.up(p, timeout=120)

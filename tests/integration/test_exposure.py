@@ -19,6 +19,7 @@ from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
 from tests.integration.conftest import new_project, start, stop
 from tests.integration.names import container_names
+from tests.integration.on_podman import as_a_podman_host, podman
 
 pytestmark = pytest.mark.integration
 
@@ -39,60 +40,61 @@ def needs_root():
 def test_the_stack_is_closed_to_direct_routing_and_verify_fails_without_lab_s_rule(lab_stack, hardened):
     needs_root()
     p = lab_stack.project
-    rules = harden.network_rules(p.name, inventory.networks(p.name))
-    containers = {c.service: c.addresses[0] for c in inventory.containers(p.name)}
-    every_service = sorted(
-        [
-            f"tcp/{65432} direct to echo {containers['echo']}",
-            f"udp/{65432} direct to echo {containers['echo']}",
-            f"tcp/5000 direct to api {containers['api']}",
-            f"tcp/6379 direct to redis {containers['redis']}",
-            f"tcp/5432 direct to postgres {containers['postgres']}",
-        ]
-    )
-    assert harden.missing(rules) == []  # `lab up` put it there
-    assert direct_failures(verify.run(p).checks) == []
-    try:
-        assert harden.remove(p.name)
-        if engine.has_loopback_fix(engine.version()):  # the engine's own rules may hold: report, don't assume
-            pytest.skip("skipped: engine >= 28; without lab's rule the result is the engine's to decide")
-        report = verify.run(p)
-        assert direct_failures(report.checks) == every_service
-        assert failing([c for c in report.checks if c.name == "firewall"]) == [
-            f"iptables raw -d {r.destination} ! -i {r.interface}" for r in rules
-        ]
-    finally:
-        harden.apply(rules)
-    assert direct_failures(verify.run(p).checks) == []
+    with as_a_podman_host(p.name):
+        rules = harden.network_rules(p.name, inventory.networks(p.name))
+        containers = {c.service: c.addresses[0] for c in inventory.containers(p.name)}
+        every_service = sorted(
+            [
+                f"tcp/{65432} direct to echo {containers['echo']}",
+                f"udp/{65432} direct to echo {containers['echo']}",
+                f"tcp/5000 direct to api {containers['api']}",
+                f"tcp/6379 direct to redis {containers['redis']}",
+                f"tcp/5432 direct to postgres {containers['postgres']}",
+            ]
+        )
+        assert harden.missing(rules) == []  # `lab up` put it there
+        assert direct_failures(verify.run(p).checks) == []
+        try:
+            assert harden.remove(p.name)
+            if engine.has_loopback_fix(engine.version()):  # the engine's own rules may hold: report, don't assume
+                pytest.skip("skipped: engine >= 28; without lab's rule the result is the engine's to decide")
+            report = verify.run(p)
+            assert direct_failures(report.checks) == every_service
+            assert failing([c for c in report.checks if c.name == "firewall"]) == [
+                f"iptables raw -d {r.destination} ! -i {r.interface}" for r in rules
+            ]
+        finally:
+            harden.apply(rules)
+        assert direct_failures(verify.run(p).checks) == []
 
 
 def test_doctor_and_ports_tell_the_truth_about_direct_routing(lab_stack, hardened):
     """Neither report may call the stack closed or "loopback only" while a neighbour can reach it."""
     needs_root()
-    p = lab_stack.project
-    redis_port = p.ports["redis"]
+    p, redis_port = lab_stack.project, lab_stack.project.ports["redis"]
+    with as_a_podman_host(p.name):
 
-    def doctor_line():
-        out = lab_cli("doctor", "--project", p.name)
-        return out.returncode, next(line for line in out.stdout.splitlines() if line.startswith("direct routing"))
+        def doctor_line():
+            out = lab_cli("doctor", "--project", p.name)
+            return out.returncode, next(line for line in out.stdout.splitlines() if line.startswith("direct routing"))
 
-    def redis_scopes():
-        out = lab_cli("ports", "--project", p.name, str(redis_port))
-        return {line.split("  ")[0] + " " + line for line in out.stdout.splitlines()[1:]}
+        def redis_scopes():
+            out = lab_cli("ports", "--project", p.name, str(redis_port))
+            return {line.split("  ")[0] + " " + line for line in out.stdout.splitlines()[1:]}
 
-    code, line = doctor_line()
-    assert code == 0 and line.split()[2:4] == ["ok", "closed:"], line
-    assert all("loopback only; direct routing closed" in s for s in redis_scopes())
-    rules = harden.network_rules(p.name, inventory.networks(p.name))
-    try:
-        harden.remove(p.name)
-        if engine.has_loopback_fix(engine.version()):
-            pytest.skip("skipped: engine >= 28; without lab's rule the result is the engine's to decide")
         code, line = doctor_line()
-        assert code == 1 and line.split()[2:4] == ["FAIL", "OPEN:"], line
-        assert all("EXPOSED (direct routing: open:" in s for s in redis_scopes())
-    finally:
-        harden.apply(rules)
+        assert code == 0 and line.split()[2:4] == ["ok", "closed:"], line
+        assert all("loopback only; direct routing closed" in s for s in redis_scopes())
+        rules = harden.network_rules(p.name, inventory.networks(p.name))
+        try:
+            harden.remove(p.name)
+            if engine.has_loopback_fix(engine.version()):
+                pytest.skip("skipped: engine >= 28; without lab's rule the result is the engine's to decide")
+            code, line = doctor_line()
+            assert code == 1 and line.split()[2:4] == ["FAIL", "OPEN:"], line
+            assert all("EXPOSED (direct routing: open:" in s for s in redis_scopes())
+        finally:
+            harden.apply(rules)
 
 
 CANARY = """
@@ -142,10 +144,13 @@ def canary_targets(name, service):
 def test_a_canary_published_on_loopback_only_is_flagged_until_hardened(canary):
     if engine.has_loopback_fix(engine.version()):
         pytest.skip("skipped: engine >= 28 drops direct routing itself; the hole cannot be shown open here")
-    assert direct_failures(probe(canary)) == canary_targets(canary, "published")
-    added = harden.apply(harden.wanted(canary))
-    assert [r.comment for r in added] == [harden.project_comment(canary)]
-    assert direct_failures(probe(canary)) == []
+    with as_a_podman_host(canary):
+        # Docker accepts only published ports in FORWARD; a Podman host forwards to every container
+        reached = canary_targets(canary, "published") + (canary_targets(canary, "hidden") if podman() else [])
+        assert direct_failures(probe(canary)) == sorted(reached)
+        added = harden.apply(harden.wanted(canary))
+        assert [r.comment for r in added] == [harden.project_comment(canary)]
+        assert direct_failures(probe(canary)) == []
 
 
 @contextmanager

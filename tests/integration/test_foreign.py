@@ -18,6 +18,7 @@ import pytest
 from lab import engine, harden, hostnet, inventory, ports
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
+from tests.integration.on_podman import as_a_podman_host, podman
 
 pytestmark = pytest.mark.integration
 
@@ -25,13 +26,9 @@ FILES = Path(__file__).parent / "foreign"
 HANG = 20.0  # s: far above a silent port's 2 s probe bound; only a hang gets here
 
 
-def podman() -> bool:
+def services() -> set[str]:
     """Compose cannot build through Podman's API (it asks for BuildKit): there the image-VOLUME service,
     which Compose builds, is left out."""
-    return engine.kind().name.startswith("podman")
-
-
-def services() -> set[str]:
     return {"web", "tcp", "udp", "silent", "hidden", *(() if podman() else ("scratch",))}
 
 
@@ -98,35 +95,42 @@ def test_verify_names_every_exposure_of_a_stack_lab_did_not_start(foreign):
         pytest.skip(f"skipped: the neighbour probe needs root ({neighbour.can_run() or harden.can_harden()})")
     name, p = foreign
     harden.remove(name)  # as the user left it: lab never touched this project
-    code, doc, took = verify_json(name)
-    assert code == 1 and took < HANG
-    # What the engine bound: every published port on every interface.
-    assert {t.split()[0].rsplit("-", 2)[1] for t in by(doc, "runtime", "fail")} == {"web", "tcp", "udp", "silent"}
-    # The neighbour reached each published port at the host's address, and the containers directly.
-    reached = by(doc, "neighbour", "fail")
-    for port, proto in ((p["web"], "tcp"), (p["tcp"], "tcp"), (p["udp"], "udp")):
-        assert f"{proto}/{port} via host veth v4" in reached
-    assert any(t.startswith("tcp/8000 direct to web ") for t in reached), reached
-    assert any(t.startswith("udp/65432 direct to udp ") for t in reached), reached
-    # The dev server answers any Host: a finding, with what it means and the known fixes.
-    [rebind] = [c for c in doc["checks"] if c["target"] == f"web tcp/127.0.0.1:{p['web']} DNS rebinding"]
-    assert rebind["status"] == "fail" and "answers any Host" in rebind["detail"] and "ALLOWED_HOSTS" in rebind["detail"]
-    # Only HTTP ports get browser checks; the plain TCP, UDP and silent ones are reached but not attacked.
-    assert {t.split()[0] for t in by(doc, "browser", "fail") + by(doc, "browser", "pass")} == {"web"}
-    reach = {c["target"]: c for c in doc["checks"] if c["name"] == "reach"}
-    assert reach[f"web tcp/127.0.0.1:{p['web']}"]["detail"] == "HTTP GET / -> 200"
-    assert reach[f"silent tcp/127.0.0.1:{p['silent']}"]["status"] == "pass"  # reachable, bounded, no answer
-    assert reach[f"udp udp/127.0.0.1:{p['udp']}"]["status"] == "pass"
-    # Static: the files Compose labelled the containers with, judged by lab's rules.
-    assert {t.split()[0] for t in by(doc, "static", "fail")} == {"web", "tcp", "udp", "silent"}
-    # Their hardening is their choice: warnings, never failures.
-    read_only = {"scratch"} & services()  # one warn line for its hardening, one for what it can write
-    assert by(doc, "hardening", "fail") == [] and len(by(doc, "hardening", "warn")) == len(services()) + len(read_only)
-    if read_only:
-        # A read-only root with a writable mount its compose file never declared (the image's VOLUME), seen
-        # in PID 1's mountinfo: the positive control for what Podman adds to every read-only container.
-        [added] = [c["detail"] for c in doc["checks"] if c["target"].endswith("-scratch-1 read-only")]
-        assert "do not declare: /cache " in added, added
+    with as_a_podman_host(name):
+        code, doc, took = verify_json(name)
+        assert code == 1 and took < HANG
+        # What the engine bound: every published port on every interface.
+        assert {t.split()[0].rsplit("-", 2)[1] for t in by(doc, "runtime", "fail")} == {"web", "tcp", "udp", "silent"}
+        # The neighbour reached each published port at the host's address, and the containers directly.
+        reached = by(doc, "neighbour", "fail")
+        for port, proto in ((p["web"], "tcp"), (p["tcp"], "tcp"), (p["udp"], "udp")):
+            assert f"{proto}/{port} via host veth v4" in reached
+        assert any(t.startswith("tcp/8000 direct to web ") for t in reached), reached
+        assert any(t.startswith("udp/65432 direct to udp ") for t in reached), reached
+        # The dev server answers any Host: a finding, with what it means and the known fixes.
+        [rebind] = [c for c in doc["checks"] if c["target"] == f"web tcp/127.0.0.1:{p['web']} DNS rebinding"]
+        assert (
+            rebind["status"] == "fail"
+            and "answers any Host" in rebind["detail"]
+            and "ALLOWED_HOSTS" in rebind["detail"]
+        )
+        # Only HTTP ports get browser checks; the plain TCP, UDP and silent ones are reached but not attacked.
+        assert {t.split()[0] for t in by(doc, "browser", "fail") + by(doc, "browser", "pass")} == {"web"}
+        reach = {c["target"]: c for c in doc["checks"] if c["name"] == "reach"}
+        assert reach[f"web tcp/127.0.0.1:{p['web']}"]["detail"] == "HTTP GET / -> 200"
+        assert reach[f"silent tcp/127.0.0.1:{p['silent']}"]["status"] == "pass"  # reachable, bounded, no answer
+        assert reach[f"udp udp/127.0.0.1:{p['udp']}"]["status"] == "pass"
+        # Static: the files Compose labelled the containers with, judged by lab's rules.
+        assert {t.split()[0] for t in by(doc, "static", "fail")} == {"web", "tcp", "udp", "silent"}
+        # Their hardening is their choice: warnings, never failures.
+        read_only = {"scratch"} & services()  # one warn line for its hardening, one for what it can write
+        assert by(doc, "hardening", "fail") == [] and len(by(doc, "hardening", "warn")) == len(services()) + len(
+            read_only
+        )
+        if read_only:
+            # A read-only root with a writable mount its compose file never declared (the image's VOLUME), seen
+            # in PID 1's mountinfo: the positive control for what Podman adds to every read-only container.
+            [added] = [c["detail"] for c in doc["checks"] if c["target"].endswith("-scratch-1 read-only")]
+            assert "do not declare: /cache " in added, added
 
 
 def test_harden_closes_direct_routing_and_down_leaves_their_containers(foreign):
@@ -206,7 +210,7 @@ def test_lab_up_fix_passes_every_exposure_check_and_keeps_the_any_host_finding(l
         failing = sorted(f"{c['name']} {c['target']}" for c in doc["checks"] if c["status"] == "fail")
         web = env["WEB_PORT"]
         rebinding = [f"browser web tcp/127.0.0.1:{web} DNS rebinding"]
-        if hostnet.has_ipv6_loopback():
+        if hostnet.has_ipv6_loopback() and engine.kind().v6_to_v4:  # else lab publishes on 127.0.0.1 only
             rebinding.append(f"browser web tcp/[::1]:{web} DNS rebinding")
         assert failing == sorted(rebinding)
         names = {c["name"] for c in doc["checks"]}

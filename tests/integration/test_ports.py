@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from lab import errors, portplan, stack
+from lab import engine, errors, portplan, stack
 from lab.readiness import probe_all
 from tests.integration.conftest import new_project, stop
 from tests.integration.names import container_names
@@ -49,6 +49,10 @@ def test_a_held_port_is_refused_before_anything_starts(engine_ok, proto, host, s
             held.listen()
         out = lab("up", "--project", p.name, *port_flags(p))
     try:
+        if ":" in host and not engine.kind().v6_to_v4:  # Podman: lab publishes on 127.0.0.1 only, and says so
+            assert out.returncode == 0, out.stderr
+            assert "cannot carry [::1] to an IPv4-only container: publishing on 127.0.0.1 only" in out.stderr
+            return
         assert out.returncode == 1, out.stderr
         first = out.stderr.splitlines()[0]
         assert first.startswith(
@@ -57,7 +61,7 @@ def test_a_held_port_is_refused_before_anything_starts(engine_ok, proto, host, s
         assert f"lab up --port {service}=" in out.stderr and f"--project {p.name}" in out.stderr
         assert container_names(p.name) == []
     finally:
-        p.forget_all()
+        stop(p)  # and its state: nothing is left whether it started or not
 
 
 @pytest.mark.parametrize(

@@ -92,9 +92,14 @@ def docker_group_user(lab_stack, tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("skipped: making a docker-group user needs root")
     try:
-        grp.getgrnam("docker")
+        group = grp.getgrnam("docker")
     except KeyError:
         pytest.skip("skipped: this host has no docker group")
+    # The engine under test must be the one the group reaches (Podman's rootful socket is root's alone).
+    where = engine.endpoint()
+    sock = where.split("://", 1)[1] if where.startswith("unix://") else None
+    if sock is None or os.stat(sock).st_gid != group.gr_gid:
+        pytest.skip(f"skipped: the engine's socket ({where}) is not the docker group's; no such user reaches it")
     subprocess.run(["userdel", "-r", DOCKER_USER], capture_output=True)  # a killed run's
     subprocess.run(["useradd", "-m", "-G", "docker", "-s", "/bin/sh", DOCKER_USER], check=True)
     try:

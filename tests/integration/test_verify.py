@@ -17,6 +17,7 @@ from lab.readiness import wait_until_ready
 from lab.verify import neighbour, static
 from tests.integration.conftest import new_project, start, stop
 from tests.integration.names import container_names
+from tests.integration.on_podman import as_a_podman_host, podman
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,14 @@ def stack_ports(p):
 
 def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_stack, hardened):
     report = verify.run(lab_stack.project)
-    assert [c for c in report.checks if c.status != "pass"] == []
+    others = [c for c in report.checks if c.status != "pass"]
+    if podman():  # its Docker API adds writable /run and /var/tmp (echo: /tmp too) to a read-only root
+        warned = {
+            c.target.split()[0].rsplit("-", 2)[1] for c in others if c.status == "warn" and "(the engine's" in c.detail
+        }
+        assert warned == {"echo", "api", "redis", "postgres"}, others
+        others = [c for c in others if c.status != "warn"]
+    assert others == []
     names = {c.name for c in report.checks}
     assert names == {"reach", "static", "runtime", "drift", "sockets", "neighbour", "firewall", "browser", "hardening"}
     nb = [c for c in report.checks if c.name == "neighbour"]
@@ -49,18 +57,19 @@ def test_neighbour_probe_sees_the_hole_until_hardened(lab_stack, hardened):
     wanted = sorted(f"{proto}/{port} via 127.0.0.1 routed via host" for port, proto in stack_ports(p))
     loopback = list(harden.LOOPBACK)
     try:
-        harden.delete(loopback)
-        assert failing(neighbour.check(stack_ports(p)), "neighbour") == wanted
-        harden.apply(loopback)
-        assert failing(neighbour.check(stack_ports(p)), "neighbour") == []
-        harden.delete(loopback)
-        assert failing(neighbour.check(stack_ports(p)), "neighbour") == wanted
-        # The firewall check blames the missing IPv4 rule; the IPv6 one is missing too, but the probe
-        # saw ::1 dropped (the kernel does it), so that one is reported, not failed.
-        report = verify.run(p)
-        assert failing(report, "firewall") == ["iptables raw -d 127.0.0.0/8 ! -i lo"]
-        [v6] = [c for c in report.checks if c.name == "firewall" and "::1/128" in c.target]
-        assert v6.status == "pass" and v6.detail.startswith("missing, but the probe reached nothing")
+        with as_a_podman_host(p.name):
+            harden.delete(loopback)
+            assert failing(neighbour.check(stack_ports(p)), "neighbour") == wanted
+            harden.apply(loopback)
+            assert failing(neighbour.check(stack_ports(p)), "neighbour") == []
+            harden.delete(loopback)
+            assert failing(neighbour.check(stack_ports(p)), "neighbour") == wanted
+            # The firewall check blames the missing IPv4 rule; the IPv6 one is missing too, but the probe
+            # saw ::1 dropped (the kernel does it), so that one is reported, not failed.
+            report = verify.run(p)
+            assert failing(report, "firewall") == ["iptables raw -d 127.0.0.0/8 ! -i lo"]
+            [v6] = [c for c in report.checks if c.name == "firewall" and "::1/128" in c.target]
+            assert v6.status == "pass" and v6.detail.startswith("missing, but the probe reached nothing")
     finally:
         harden.apply(loopback)
 
@@ -90,9 +99,16 @@ def canary_stack(engine_ok, tmp_path_factory):
         s = start(p)
         p.overrides = [override]
         stack.compose_for(p).run("up", "--detach", "--no-build", "--pull", "never", "canary")
-        wait_until_ready(
-            [Endpoint("echo", "127.0.0.1", v4, proto) for proto in ("tcp", "udp")], p.credentials(), timeout=30
-        )
+        if podman():
+            # Podman 4.3's netavark writes the DNAT of an explicit 0.0.0.0 as `-d 0.0.0.0/32`, which matches
+            # no packet: nothing answers there, on loopback or anywhere. conmon holds each port on every
+            # interface (bound before the container starts) and accepts TCP: that is what the checks see.
+            held = {(h.port, h.protocol, h.address) for h in ports.holders({v4, v6})}
+            assert held >= {(v4, "tcp", "0.0.0.0"), (v4, "udp", "0.0.0.0"), (v6, "tcp", "::")}, held
+        else:
+            wait_until_ready(
+                [Endpoint("echo", "127.0.0.1", v4, proto) for proto in ("tcp", "udp")], p.credentials(), timeout=30
+            )
         yield s, v4, v6
     finally:
         stop(p)
@@ -115,7 +131,8 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_hardening(
     [canary_container] = failing(report, "hardening")
     assert canary_container.endswith("-canary-1")
     [detail] = [c.detail for c in report.checks if c.name == "hardening" and c.status == "fail"]
-    for clause in ("[5.4]", "[5.11]", "[5.12]", "[5.13]", "[5.29]"):
+    # Podman gives every container a pids limit (containers.conf's pids_limit, 2048): no [5.29] there.
+    for clause in ("[5.4]", "[5.11]", "[5.12]", "[5.13]", *(() if podman() else ("[5.29]",))):
         assert clause in detail, detail
     # The catalogue's own services still pass everywhere (but the neighbour probe, next test).
     assert [
@@ -133,6 +150,8 @@ def test_canary_on_wildcards_is_flagged_by_the_neighbour_probe(canary_stack, har
     s, v4, v6 = canary_stack
     report = verify.run(s.project)
     must = {f"tcp/{v4} via host veth v4", f"udp/{v4} via host veth v4", f"tcp/{v6} via host veth v6"}
+    if podman():  # conmon's sockets (see canary_stack): TCP is accepted, UDP gets no answer
+        must -= {f"udp/{v4} via host veth v4"}
     dual_stack = {f"tcp/{v6} via host veth v4"}  # a [::] listener may also accept IPv4
     # The canary's own address is routable too (published ports), unless the project rule holds: it does.
     assert must <= set(failing(report, "neighbour")) <= must | dual_stack
@@ -223,29 +242,30 @@ def test_lab_up_proves_while_the_services_boot_and_reports_what_verify_reports(e
     flags = [x for service, port in p.ports.items() for x in ("--port", f"{service}={port}")]
     env = {**os.environ, "LAB_TIMINGS": str(timings)}
     try:
-        up = subprocess.run(
-            [sys.executable, "-m", "lab", "up", "--project", p.name, "--no-harden", "--progress", "plain", *flags],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=600,
-        )
-        assert up.returncode == 1, up.stdout + up.stderr
-        events = [json.loads(line)["event"] for line in timings.read_text().splitlines()]
-        assert events.index("verify") < events.index("up") < events.index("verified")
-        assert "verify: reach, neighbour, browser, firewall: done in" in up.stderr
-        again = subprocess.run(
-            [sys.executable, "-m", "lab", "verify", "--project", p.name, "--json"], capture_output=True, text=True
-        )
-        checks = json.loads(again.stdout)["checks"]
-        direct = sorted(c["target"] for c in checks if " direct to " in c["target"] and c["status"] == "fail")
-        assert len(direct) == 5  # api, echo tcp and udp, postgres, redis
-        summary = next(line for line in up.stdout.splitlines() if line.startswith("verify FAILED"))
-        fails = [c["target"] for c in checks if c["status"] == "fail"]
-        # The same report: as many checks and failures, the same ones (a check begun too early, say on an
-        # entrypoint still running as root, would differ here).
-        assert summary.startswith(f"verify FAILED: {len(checks)} checks;") and f" {len(fails)} fail," in summary
-        assert all(target in up.stdout for target in fails)
+        with as_a_podman_host(None):  # the project's network is made by `lab up` itself
+            up = subprocess.run(
+                [sys.executable, "-m", "lab", "up", "--project", p.name, "--no-harden", "--progress", "plain", *flags],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=600,
+            )
+            assert up.returncode == 1, up.stdout + up.stderr
+            events = [json.loads(line)["event"] for line in timings.read_text().splitlines()]
+            assert events.index("verify") < events.index("up") < events.index("verified")
+            assert "verify: reach, neighbour, browser, firewall: done in" in up.stderr
+            again = subprocess.run(
+                [sys.executable, "-m", "lab", "verify", "--project", p.name, "--json"], capture_output=True, text=True
+            )
+            checks = json.loads(again.stdout)["checks"]
+            direct = sorted(c["target"] for c in checks if " direct to " in c["target"] and c["status"] == "fail")
+            assert len(direct) == 5  # api, echo tcp and udp, postgres, redis
+            summary = next(line for line in up.stdout.splitlines() if line.startswith("verify FAILED"))
+            fails = [c["target"] for c in checks if c["status"] == "fail"]
+            # The same report: as many checks and failures, the same ones (a check begun too early, say on an
+            # entrypoint still running as root, would differ here).
+            assert summary.startswith(f"verify FAILED: {len(checks)} checks;") and f" {len(fails)} fail," in summary
+            assert all(target in up.stdout for target in fails)
     finally:
         stop(p)
 

@@ -3,6 +3,8 @@
 import os
 import socket
 
+import pytest
+
 from lab import ports
 
 
@@ -52,3 +54,18 @@ def test_a_connected_client_or_a_closed_listener_is_not_a_holder():
         assert ports.holders({port}) == []
     finally:
         client.close()
+
+
+@pytest.mark.parametrize(
+    "command, holder",
+    [
+        ("/usr/sbin/docker-proxy -proto tcp -host-ip 127.0.0.1 -host-port 6379", "docker-proxy"),
+        ("/usr/bin/conmon --api-version 1 -c b458b8258e48 -u b458b8258e48", "conmon"),
+        ("rootlesskit --net=slirp4netns --port-driver=builtin dockerd", "rootlesskit"),
+        ("redis-server 127.0.0.1:6379", None),
+        ("/opt/not-conmon --conmon", None),
+        ("?", None),
+    ],
+)
+def test_each_engine_s_port_holder_is_known_by_its_program_not_its_arguments(command, holder):
+    assert ports.Holder("127.0.0.1", 6379, "tcp", 1, command, "root").engine_holder == holder
