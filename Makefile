@@ -62,9 +62,11 @@ harden: $(STAMP)
 	$(LAB) harden --project $(PROJECT)
 
 # Tools the tests use (chromium, redis-cli, …) are installed when lab runs as root, else named.
+# ENGINE=podman: the whole suite against Podman's Docker API, started and stopped by .ci/test-on.
+ENGINE ?= docker
 test: setup $(TEST_STAMP)
 	@bash .ci/install-test-deps
-	$(VENV)/bin/python -m pytest tests
+	bash .ci/test-on $(ENGINE)
 
 test-unit: $(TEST_STAMP)
 	$(VENV)/bin/python -m pytest tests/unit
@@ -72,11 +74,12 @@ test-unit: $(TEST_STAMP)
 test-integration: setup $(TEST_STAMP)
 	$(VENV)/bin/python -m pytest tests/integration
 
-# The second engines' tests alone (root: .ci/engine starts and removes each): ENGINE=podman|rootless
-ENGINE ?= podman or rootless
+# The second engines' tests alone, beside the system engine (root: .ci/engine starts and removes each):
+# ONLY=podman|rootless
+ONLY ?= podman or rootless
 test-engine: setup $(TEST_STAMP)
 	@bash .ci/install-test-deps
-	$(VENV)/bin/python -m pytest tests/integration/test_engines.py -k "$(ENGINE)"
+	$(VENV)/bin/python -m pytest tests/integration/test_engines.py -k "$(ONLY)"
 
 LINT_STAMP := $(VENV)/.lint-installed
 $(LINT_STAMP): pyproject.toml $(STAMP)
@@ -106,7 +109,7 @@ $(ACT_STAMP): pyproject.toml $(STAMP)
 UPLOAD_ACTION = $(shell grep -o 'actions/upload-artifact@[0-9a-f]*' .github/workflows/integration.yml)
 
 ci-local: $(ACT_STAMP)
-	$(VENV)/bin/act push --workflows .github/workflows/integration.yml -P ubuntu-latest=-self-hosted \
+	$(VENV)/bin/act push --workflows .github/workflows/integration.yml -P ubuntu-latest=-self-hosted --concurrent-jobs 1 \
 	  --local-repository $(UPLOAD_ACTION)=$(CURDIR)/.ci/act-standins/upload-artifact \
 	  --env LAB_ARTIFACTS=$(CURDIR)/act-artifacts
 

@@ -8,6 +8,8 @@ import os
 import re
 from dataclasses import dataclass
 
+import docker
+
 from lab import engine, hostnet, podman
 from lab.compose_cli import ContainerState, Publisher
 
@@ -27,7 +29,16 @@ def read(project: str, stopped: bool = False) -> list:
     inspected once), running ones only unless `stopped`. Every view below takes such a list: a caller
     that needs several (verify: bindings, addresses, files, drift) asks the engine once, not per view
     (a list and an inspect per container, ~20 ms each time)."""
-    return engine.client().containers.list(all=stopped, filters=_made_by_compose(project))
+    tries = 3
+    while True:
+        tries -= 1
+        try:  # a container removed between the list and its inspect is gone, not an error
+            return engine.client().containers.list(all=stopped, filters=_made_by_compose(project), ignore_removed=True)
+        except docker.errors.APIError as exc:
+            # Podman answers an inspect that races a container's exit with 500 "read /proc/N/cgroup: no
+            # such process" (Docker: 404, covered above): read again, the container has settled by then
+            if not tries or "no such process" not in str(exc.explanation or ""):
+                raise
 
 
 def services(listed: list) -> list:
