@@ -257,6 +257,7 @@ def cmd_ports(args: argparse.Namespace) -> int:
     held = ports.holders(set(wanted))
     # A loopback binding says nothing of the container behind it: probe its own address too.
     direct = neighbour.direct_exposure(project.name)
+    behind = ports.publishers() if any(h.engine_holder for h in held) else {}  # one read for every row
     rows = []
     for port in wanted:
         mine = [h for h in held if h.port == port]
@@ -266,16 +267,16 @@ def cmd_ports(args: argparse.Namespace) -> int:
                 if h.is_loopback
                 else ("EXPOSED (all interfaces)" if h.is_wildcard else "EXPOSED (not loopback)")
             )
-            behind = ports.container_publishing(h.port, h.protocol) if h.engine_holder else None
-            if h.is_loopback and behind and behind[0] in direct:
-                seen = direct[behind[0]]
+            container = behind.get((h.port, h.protocol)) if h.engine_holder else None
+            if h.is_loopback and container and container[0] in direct:
+                seen = direct[container[0]]
                 scope = (
                     f"EXPOSED (direct routing: {seen})"
                     if seen.startswith("open")
                     else f"loopback only; direct routing {seen}"
                 )
             family = addr.family_name(h.address)
-            rows.append((port, h.protocol, family, h.address, scope, ports.who(h)))
+            rows.append((port, h.protocol, family, h.address, scope, ports.who(h, behind)))
         if not mine:
             rows.append((port, "-", "-", "-", "unused", "-"))
     print(table(["port", "proto", "family", "address", "scope", "holder"], rows))

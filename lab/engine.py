@@ -149,6 +149,10 @@ class Kind:
     def rootless(self) -> bool:
         return self.name.endswith("rootless")
 
+    @property
+    def podman(self) -> bool:
+        return self.name.startswith("podman")
+
     def meaning(self) -> str:
         said = {
             "docker": "ports published by docker-proxy and the engine's NAT rules",

@@ -230,7 +230,7 @@ def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str
     # order, which left api waiting for the other three. BuildKit still runs a step shared by two
     # Dockerfiles (the python layer of echo and api) once.
     config = None
-    if engine.kind().name.startswith("podman"):  # no BuildKit behind Podman's socket: its own builder
+    if engine.kind().podman:  # no BuildKit behind Podman's socket: its own builder
         config = json.loads(compose.run("config", "--format", "json").stdout)
     with ThreadPoolExecutor(max_workers=len(stale)) as pool:
         outcomes = list(pool.map(lambda name: _build(compose, name, config), stale))

@@ -90,7 +90,7 @@ def networks(project: str) -> list[Network]:
         docker_name = f"br-{net.id[:12]}"
         bridge = (
             named
-            or (podman.bridge(engine.client(), net.name) if engine.kind().name.startswith("podman") else None)
+            or (podman.bridge(engine.client(), net.name) if engine.kind().podman else None)
             or (docker_name if os.path.exists(f"/sys/class/net/{docker_name}") else None)
             or next(filter(None, map(hostnet.interface_with, gateways)), None)
             or docker_name
@@ -134,7 +134,7 @@ def states(project: str, listed: list | None = None) -> list[ContainerState]:
     same labels compose filters on, at ~20 ms instead of a compose process (~0.2 s), which the
     readiness loop pays on every round."""
     out = []
-    podman_here = engine.kind().name.startswith("podman")
+    podman_here = engine.kind().podman
     for c in services(read(project, stopped=True) if listed is None else listed):
         state = c.attrs.get("State") or {}
         health = (state.get("Health") or {}).get("Status", "")

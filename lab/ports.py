@@ -169,25 +169,35 @@ def pick_free(
     raise OSError(f"fewer than {count} free ports in {low}-{high}")
 
 
-def container_publishing(port: int, protocol: str) -> tuple[str, str] | None:
-    """(container name, compose project) of a container publishing host `port`, if any."""
+def publishers() -> dict[tuple[int, str], tuple[str, str]]:
+    """(host port, protocol) -> (container name, compose project) for every running container that
+    publishes it: one read of the engine, for a caller with many holders to name."""
     from lab import engine
 
+    found: dict[tuple[int, str], tuple[str, str]] = {}
     for c in engine.client().containers.list():
         for key, entries in (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
-            if not key.endswith("/" + protocol):
-                continue
-            if any(int(e.get("HostPort") or 0) == port for e in entries or []):
-                return c.name, c.labels.get("com.docker.compose.project", "-")
-    return None
+            protocol = key.partition("/")[2] or "tcp"
+            for e in entries or []:
+                if e.get("HostPort"):
+                    found.setdefault(
+                        (int(e["HostPort"]), protocol), (c.name, c.labels.get("com.docker.compose.project", "-"))
+                    )
+    return found
 
 
-def who(h: Holder) -> str:
-    """The holder in words: the process, and the container behind an engine's port holder."""
+def container_publishing(port: int, protocol: str) -> tuple[str, str] | None:
+    """(container name, compose project) of a container publishing host `port`, if any."""
+    return publishers().get((port, protocol))
+
+
+def who(h: Holder, behind: dict[tuple[int, str], tuple[str, str]] | None = None) -> str:
+    """The holder in words: the process, and the container behind an engine's port holder (looked up in
+    `behind`, `publishers()` when the caller has read it already)."""
     text = h.describe()
     if h.engine_holder:
         try:
-            found = container_publishing(h.port, h.protocol)
+            found = (publishers() if behind is None else behind).get((h.port, h.protocol))
         except Exception:  # the engine may be down; the pid is still worth showing
             found = None
         if found:

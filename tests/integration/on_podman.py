@@ -1,4 +1,4 @@
-"""What differs on Podman, for the tests: which engine this is, and the host a positive control needs.
+"""What differs on Podman, for the tests: the host a positive control needs.
 
 Docker adds an ACCEPT for each published container port to FORWARD, so on a host where Docker runs a
 neighbour's packet is forwarded into a container unless lab's raw-table rule drops it first: the hole the
@@ -18,17 +18,12 @@ from contextlib import contextmanager
 from lab import engine, inventory
 
 
-def podman() -> bool:
-    """The engine under test is Podman (behind its Docker API): from the engine's own answers."""
-    return engine.kind().name.startswith("podman")
-
-
 @contextmanager
 def as_a_podman_host(project: str | None) -> Iterator[None]:
     """On Podman: FORWARD accepts the project's subnets (a host without Docker); on Docker: as it is.
     `None`, for a test whose project has no network yet: every Podman bridge (`podman+`)."""
     rules: list[list[str]] = []
-    if podman():
+    if engine.kind().podman:
         tag = ["-m", "comment", "--comment", f"{project or 'labtest'} stand-in", "-j", "ACCEPT"]
         if project is None:
             scopes = [["-o", "podman+"]]

@@ -19,7 +19,7 @@ from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
 from tests.integration.conftest import new_project, start, stop
 from tests.integration.names import container_names
-from tests.integration.on_podman import as_a_podman_host, podman
+from tests.integration.on_podman import as_a_podman_host
 
 pytestmark = pytest.mark.integration
 
@@ -146,7 +146,9 @@ def test_a_canary_published_on_loopback_only_is_flagged_until_hardened(canary):
         pytest.skip("skipped: engine >= 28 drops direct routing itself; the hole cannot be shown open here")
     with as_a_podman_host(canary):
         # Docker accepts only published ports in FORWARD; a Podman host forwards to every container
-        reached = canary_targets(canary, "published") + (canary_targets(canary, "hidden") if podman() else [])
+        reached = canary_targets(canary, "published") + (
+            canary_targets(canary, "hidden") if engine.kind().podman else []
+        )
         assert direct_failures(probe(canary)) == sorted(reached)
         added = harden.apply(harden.wanted(canary))
         assert [r.comment for r in added] == [harden.project_comment(canary)]

@@ -18,7 +18,7 @@ import pytest
 from lab import engine, harden, hostnet, inventory, ports
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
-from tests.integration.on_podman import as_a_podman_host, podman
+from tests.integration.on_podman import as_a_podman_host
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ HANG = 20.0  # s: far above a silent port's 2 s probe bound; only a hang gets he
 def services() -> set[str]:
     """Compose cannot build through Podman's API (it asks for BuildKit): there the image-VOLUME service,
     which Compose builds, is left out."""
-    return {"web", "tcp", "udp", "silent", "hidden", *(() if podman() else ("scratch",))}
+    return {"web", "tcp", "udp", "silent", "hidden", *(() if engine.kind().podman else ("scratch",))}
 
 
 def lab_cli(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
@@ -55,7 +55,7 @@ def foreign(lab_stack):  # lab_stack: lab's images (the foreign stack runs lab/e
     name = f"labtest-foreign-{secrets.token_hex(3)}"
     env = free_ports()
     web, tcp, udp, silent = (int(env[k]) for k in ("WEB_PORT", "TCP_PORT", "UDP_PORT", "SILENT_PORT"))
-    files = [FILES / "compose.yaml", *([] if podman() else [FILES / "image-volume.yaml"])]
+    files = [FILES / "compose.yaml", *([] if engine.kind().podman else [FILES / "image-volume.yaml"])]
     compose = Compose(find_compose()[0], name, files, env, cwd=FILES)
     try:
         compose.run("up", "--detach", "--pull", "never", timeout=300)

@@ -10,7 +10,6 @@ import pytest
 
 from lab import engine, networks
 from lab.compose_cli import find_compose
-from tests.integration.on_podman import podman
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +30,7 @@ def test_compose_uses_the_network_lab_made_and_down_removes_it(engine_ok, tmp_pa
         net = engine.client().networks.get(made[f"{project}_lab"])
         # Podman's Docker API keeps no `com.docker.network.bridge.*` option: there only lab's refusal of a
         # port without a host IP keeps it off the LAN, not this default.
-        kept = {} if podman() else {"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1"}
+        kept = {} if engine.kind().podman else {"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1"}
         assert net.attrs["Options"] == kept
         up = subprocess.run([*base, "up", "-d", "--no-build", "--pull", "never"], capture_output=True, text=True)
         assert up.returncode == 0, up.stderr

@@ -17,7 +17,7 @@ from lab.readiness import wait_until_ready
 from lab.verify import neighbour, static
 from tests.integration.conftest import new_project, start, stop
 from tests.integration.names import container_names
-from tests.integration.on_podman import as_a_podman_host, podman
+from tests.integration.on_podman import as_a_podman_host
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ def stack_ports(p):
 def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_stack, hardened):
     report = verify.run(lab_stack.project)
     others = [c for c in report.checks if c.status != "pass"]
-    if podman():  # its Docker API adds writable /run and /var/tmp (echo: /tmp too) to a read-only root
+    if engine.kind().podman:  # its Docker API adds writable /run and /var/tmp (echo: /tmp too) to a read-only root
         warned = {
             c.target.split()[0].rsplit("-", 2)[1] for c in others if c.status == "warn" and "(the engine's" in c.detail
         }
@@ -99,7 +99,7 @@ def canary_stack(engine_ok, tmp_path_factory):
         s = start(p)
         p.overrides = [override]
         stack.compose_for(p).run("up", "--detach", "--no-build", "--pull", "never", "canary")
-        if podman():
+        if engine.kind().podman:
             # Podman 4.3's netavark writes the DNAT of an explicit 0.0.0.0 as `-d 0.0.0.0/32`, which matches
             # no packet: nothing answers there, on loopback or anywhere. conmon holds each port on every
             # interface (bound before the container starts) and accepts TCP: that is what the checks see.
@@ -133,7 +133,7 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_hardening(
     [detail] = [c.detail for c in report.checks if c.name == "hardening" and c.status == "fail"]
     # Podman gives every container a pids limit (containers.conf's pids_limit, 2048): no [5.29] there. An
     # engine without cgroups (rootless on cgroup v1) enforces no limit: those lines say skip, not fail.
-    limits = ("[5.11]", "[5.12]", *(() if podman() else ("[5.29]",))) if engine.kind().cgroups else ()
+    limits = ("[5.11]", "[5.12]", *(() if engine.kind().podman else ("[5.29]",))) if engine.kind().cgroups else ()
     for clause in ("[5.4]", "[5.13]", *limits):
         assert clause in detail, detail
     # The catalogue's own services still pass everywhere (but the neighbour probe, next test).
@@ -152,7 +152,7 @@ def test_canary_on_wildcards_is_flagged_by_the_neighbour_probe(canary_stack, har
     s, v4, v6 = canary_stack
     report = verify.run(s.project)
     must = {f"tcp/{v4} via host veth v4", f"udp/{v4} via host veth v4", f"tcp/{v6} via host veth v6"}
-    if podman():  # conmon's sockets (see canary_stack): TCP is accepted, UDP gets no answer
+    if engine.kind().podman:  # conmon's sockets (see canary_stack): TCP is accepted, UDP gets no answer
         must -= {f"udp/{v4} via host veth v4"}
     dual_stack = {f"tcp/{v6} via host veth v4"}  # a [::] listener may also accept IPv4
     # The canary's own address is routable too (published ports), unless the project rule holds: it does.
