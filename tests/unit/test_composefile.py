@@ -4,7 +4,7 @@ from lab import composefile
 
 
 def test_committed_files_match_the_catalogue():
-    assert composefile.check() == []
+    assert composefile.check(composefile.ROOT) == []
 
 
 def test_drift_is_detected_and_write_repairs_it(tmp_path):
