@@ -93,8 +93,8 @@ SHELL_SCRIPTS = $(shell grep -lE '^.!(/usr)?/bin/(env )?(ba)?sh' .ci/* .github/a
 WORKFLOWS = $(wildcard .github/workflows/*.yml)
 
 lint: $(LINT_STAMP)
-	$(VENV)/bin/ruff check lab tests services
-	$(VENV)/bin/ruff format --check lab tests services
+	$(VENV)/bin/ruff check lab tests services setup.py
+	$(VENV)/bin/ruff format --check lab tests services setup.py
 	$(VENV)/bin/hadolint services/*/Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 	$(if $(WORKFLOWS),$(VENV)/bin/zizmor --offline --min-severity medium $(WORKFLOWS))
