@@ -27,8 +27,6 @@ from lab.rules.LAB014_bridge_binds_everywhere import OPTION
 from lab.stack import ServiceRow, drop_rules, harden_rules, say
 from lab.verify import generic, targets
 
-FIXABLE = fix.PORT_RULES | {"LAB014"}
-
 
 def _refuse(loaded: load.Loaded, found: list[check.Located], fixing: bool) -> None:
     high = [i for i in found if i.finding.severity == rules.HIGH]
@@ -94,7 +92,7 @@ def up(
     loaded = load.load(files, directory, profiles, env_files, project_name=name)
     project = Project(name=check_name(name or loaded.name))
     found, _ = check.run(loaded)
-    if fixing and any(i.finding.rule in FIXABLE for i in found):
+    if fixing and any(i.finding.rule in rules.FIXABLE for i in found):
         target = project.state_dir / fix.OVERRIDE_NAME
         target.parent.mkdir(parents=True, exist_ok=True)
         plan = fix.plan(loaded, output=target)

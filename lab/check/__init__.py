@@ -42,7 +42,7 @@ def run(loaded: Loaded) -> tuple[list[Located], Sources]:
     """Every finding of the rule set (safe rows left out), placed in the sources."""
     sources = Sources(loaded.files, loaded.directory)
     ctx = rules.Context(loaded.config, loaded.name, sources.raw_port)
-    found = [f for f in rules.evaluate(ctx) if not f.ok]
+    found = [f for f in rules.evaluate(ctx) if not f.safe]
     placed = [Located(f, sources.place(f.anchor, f.item) if f.anchor else None) for f in found]
     order = {path: i for i, (path, _tree) in enumerate(sources.trees)}
     placed.sort(key=lambda i: (order.get(i.place.file, 99), i.place.line) if i.place else (-1, 0))

@@ -26,15 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab import addr, hostnet
+from lab import addr, hostnet, rules
 from lab.check import Located, locate, relative
 from lab.check import load as loader
 from lab.errors import FixRefused
 from lab.rules import ports as p
 from lab.rules.LAB014_bridge_binds_everywhere import OPTION
 
-PORT_RULES = {"LAB001", "LAB002", "LAB003"}
-FIXED_RULES = PORT_RULES | {"LAB014"}
 OVERRIDE_NAME = "compose.loopback.yaml"
 MIN_COMPOSE = (2, 24, 0)  # `!override` and `!reset`
 HEADER = (
@@ -96,11 +94,12 @@ def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = No
 
     found, sources = check.run(loaded)
     ipv6 = hostnet.has_ipv6_loopback()
-    left = [i for i in found if i.finding.rule not in FIXED_RULES]
-    bad_ports = {
-        (i.finding.service, json.dumps(i.finding.port, sort_keys=True)) for i in found if i.finding.rule in PORT_RULES
-    }
-    networks = sorted({i.finding.key.removeprefix("networks.") for i in found if i.finding.rule == "LAB014"})
+    # What the rule set marks fixable (`Rule.fixable`) is repaired by what its findings point at: a
+    # published port is put on loopback, a network gets loopback as its default host binding.
+    fixable = [i.finding for i in found if i.finding.rule in rules.FIXABLE]
+    left = [i for i in found if i.finding.rule not in rules.FIXABLE]
+    bad_ports = {(f.service, json.dumps(f.port, sort_keys=True)) for f in fixable if f.port is not None}
+    networks = sorted({f.anchor[1] for f in fixable if f.port is None and f.anchor[:1] == ("networks",)})
     if in_place:
         texts, count = _in_place(loaded, sources, bad_ports, networks, ipv6)
     else:
@@ -143,7 +142,9 @@ def prove(result: Plan) -> None:
         tmp.flush()
         files = [*result.loaded.files, Path(tmp.name)]
         after = loader.load(files, result.loaded.directory, result.loaded.profiles or None, result.loaded.env_files)
-    still = [i.finding.line() for i in check.run(after)[0] if i.finding.rule in {"LAB001", "LAB002", "LAB014"}]
+        # Judged while the override is still on disk: the rules that read the source text (a host IP from a
+        # variable) must find its entries, not fall back to the user's.
+        still = [i.finding.line() for i in check.run(after)[0] if i.finding.rule in rules.FIXABLE]
     if still:
         raise FixRefused(f"the override would still leave {still[0]}", "report this as a bug of `lab fix`")
 

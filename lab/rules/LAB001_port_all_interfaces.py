@@ -2,7 +2,7 @@
 
 Every such port answers the LAN, and Docker's published ports also bypass the host's firewall (its
 own DNAT rules come first). The one finding people most often fix by hand, PR after PR.
-A loopback port is yielded as a safe row (`ok`), so verify can list every port it judged.
+A loopback port is yielded as a safe row (`Finding.safe`), so verify can list every port it judged.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ RULE = Rule(
     "a port published on every interface (no host IP, 0.0.0.0 or ::)",
     "publish on loopback: `127.0.0.1:HOST:CONTAINER` (and `[::1]:HOST:CONTAINER`), or `lab fix`",
     ("compose-lint CL-0005", "dclint DCL005 (no-unbound-port-interfaces)", "CIS Docker Benchmark 5.13"),
+    fixable=True,
 )
 
 

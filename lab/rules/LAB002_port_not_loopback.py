@@ -16,6 +16,7 @@ RULE = Rule(
     "a port published on an address other than loopback",
     "publish on 127.0.0.1 (and ::1) instead, or `lab fix`",
     ("CIS Docker Benchmark 5.13",),
+    fixable=True,
 )
 
 

@@ -20,6 +20,7 @@ RULE = Rule(
     MEDIUM,
     "a port whose host IP is taken from a variable",
     "write the host IP literally (127.0.0.1), or `lab fix`",
+    fixable=True,
 )
 
 

@@ -15,6 +15,7 @@ RULE = Rule(
     MEDIUM,
     "a project bridge network whose default host binding is every interface",
     'set `driver_opts: {com.docker.network.bridge.host_binding_ipv4: "127.0.0.1"}` on it, or `lab fix`',
+    fixable=True,
 )
 
 OPTION = "com.docker.network.bridge.host_binding_ipv4"

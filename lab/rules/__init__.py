@@ -3,11 +3,13 @@
 `lab check` reports every finding; `lab up` refuses anything rated high before it creates a thing;
 `lab verify` lists the same findings as its `static` checks. One rule set for every project, ours
 included. Each rule module holds its metadata (`RULE`) and one function, `check(ctx)`, that yields
-`Finding`s; `evaluate` runs them all.
+`Finding`s; `evaluate` runs them all. A rule that `lab fix` can repair says so (`Rule.fixable`): the
+fixer and `lab up --fix` read that, nowhere else.
 
-Why not compose-lint's rules: they read the files' text (their own interpolation, no Compose merge,
-`!override`, `include`, profiles), and the question here is what Compose will really run. Where a rule
-here matches one of theirs (or dclint's), its `references` name it.
+The config judged is what Compose itself prints (`compose config`: overrides, `!override`/`!reset`,
+`include`, `extends`, profiles and `.env` applied by Compose, not re-implemented). compose-lint is
+merge-aware too (it follows overrides, `!override`, `include`, profiles and `.env`); where a rule here
+matches one of its rules (or dclint's), the rule's `references` name it.
 """
 
 from __future__ import annotations
@@ -16,30 +18,46 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-HIGH, MEDIUM, LOW = "high", "medium", "low"
+
+class Severity(StrEnum):
+    """How bad a finding is. A StrEnum: it prints, compares and serialises as "high", "medium", "low"."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return SEVERITIES.index(self)
+
+
+HIGH, MEDIUM, LOW = Severity.HIGH, Severity.MEDIUM, Severity.LOW
 SEVERITIES = (LOW, MEDIUM, HIGH)  # ascending
 
 
-def at_least(severity: str, threshold: str) -> bool:
-    return bool(severity) and SEVERITIES.index(severity) >= SEVERITIES.index(threshold)
+def at_least(severity: str | None, threshold: str) -> bool:
+    """Is `severity` at `threshold` or above? A safe row (no severity) never is."""
+    return bool(severity) and Severity(severity).rank >= Severity(threshold).rank
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
     name: str
-    severity: str  # the usual one; a finding may carry another (a read-only mount is milder)
+    severity: Severity  # the usual one; a finding may carry another (a read-only mount is milder)
     summary: str
     fix: str
     references: tuple[str, ...] = ()
+    fixable: bool = False  # `lab fix` repairs its findings (the fixer and `lab up --fix` read this)
 
 
 @dataclass(frozen=True)
 class Finding:
     rule: str
-    severity: str  # "" for a safe row (a loopback port, listed by verify)
+    severity: Severity | None  # None: a safe row (a loopback port judged and passed, listed by verify)
     service: str  # "" for a project-level finding (a network)
     key: str  # where, in words: "tcp/8080->80", "privileged", "cap_add SYS_ADMIN", "networks.lan"
     value: str
@@ -48,7 +66,11 @@ class Finding:
     port: dict[str, Any] | None = None  # the effective port: published, target, protocol, host_ip
     anchor: tuple[str, ...] = ()  # the source keys to point at: ("services", "web", "ports")
     item: Any = None  # which list item under the anchor (a port dict, a capability, a mount source)
-    ok: bool = False
+
+    @property
+    def safe(self) -> bool:
+        """A row that was judged and passed (verify lists it), not a finding."""
+        return not self.severity
 
     def line(self) -> str:
         where = f"service {self.service}" if self.service else "project"
@@ -88,6 +110,7 @@ def _load() -> dict[str, Any]:
 _MODULES = _load()
 RULES: tuple[Rule, ...] = tuple(m.RULE for m in _MODULES.values())
 BY_ID = {r.id: r for r in RULES}
+FIXABLE = frozenset(r.id for r in RULES if r.fixable)
 
 
 def evaluate(ctx: Context) -> list[Finding]:
@@ -102,4 +125,4 @@ def audit(config: dict[str, Any], project: str) -> list[Finding]:
 
 def unsafe(config: dict[str, Any], project: str) -> list[Finding]:
     """What `lab up` refuses: anything rated high."""
-    return [f for f in audit(config, project) if not f.ok and f.severity == HIGH]
+    return [f for f in audit(config, project) if f.severity == HIGH]

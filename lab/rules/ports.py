@@ -88,7 +88,7 @@ def entries(ctx: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield name, port
 
 
-def finding(rule: Any, name: str, port: dict[str, Any], value: str, detail: str, severity: str = "") -> Any:
+def finding(rule: Any, name: str, port: dict[str, Any], value: str, detail: str, severity: Any = None) -> Any:
     """A port rule's finding, placed at the port it judged; no severity means a safe row."""
     from lab.rules import Finding
 
@@ -103,5 +103,4 @@ def finding(rule: Any, name: str, port: dict[str, Any], value: str, detail: str,
         port=summary(port),
         anchor=("services", name, "ports"),
         item=port,
-        ok=not severity,
     )

@@ -17,8 +17,8 @@ def audit_config(config: dict, project: str) -> list[Check]:
         Check(
             "static",
             f.target,
-            PASS if f.ok else FAIL if f.severity == rules.HIGH else WARN,
-            f.value if f.ok else f"{f.value} ({f.detail})" + ("" if f.severity == rules.HIGH else f" [{f.severity}]"),
+            PASS if f.safe else FAIL if f.severity == rules.HIGH else WARN,
+            f.value if f.safe else f"{f.value} ({f.detail})" + ("" if f.severity == rules.HIGH else f" [{f.severity}]"),
         )
         for f in rules.audit(config, project)
     ]

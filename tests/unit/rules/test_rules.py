@@ -69,4 +69,4 @@ def test_a_network_named_like_another_projects_is_a_warning_not_a_refusal():
 def test_our_own_model_is_safe_and_every_port_is_listed():
     findings = audit(compose_model(), "lab")
     assert unsafe(compose_model(), "lab") == []
-    assert len([f for f in findings if f.ok]) == 5
+    assert len([f for f in findings if f.safe]) == 5
