@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from lab import children
 from lab.errors import ComposeFailed, ComposeNotFound
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
@@ -52,7 +53,7 @@ def _version_of(argv: list[str]) -> tuple[int, int, int] | None:
 
 def _ask_version(argv: list[str]) -> tuple[int, int, int] | None:
     try:
-        out = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True, timeout=20)
+        out = children.bounded([*argv, "version", "--short"], timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION.search(out.stdout) if out.returncode == 0 else None
@@ -154,13 +155,14 @@ class Compose:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("LAB_", "COMPOSE_"))}
         return {**base, **self.env}
 
-    def run(self, *args: str, timeout: float | None = 600) -> subprocess.CompletedProcess:
-        """Run one compose command, capturing its output; raise ComposeFailed on a non-zero exit."""
+    def run(self, *args: str, timeout: float | None = 600, memory: int | None = None) -> subprocess.CompletedProcess:
+        """Run one compose command, capturing its output; raise ComposeFailed on a non-zero exit.
+
+        The child dies with lab and is stopped with what it started on a timeout or an interrupt
+        (lab.children); `memory` caps its heap in bytes."""
         argv = self.argv(*args)
         try:
-            proc = subprocess.run(
-                argv, env=self.environ(), cwd=self.cwd, timeout=timeout, capture_output=True, text=True
-            )
+            proc = children.bounded(argv, self.environ(), self.cwd, timeout, memory)
         except subprocess.TimeoutExpired as exc:
             raise ComposeFailed(argv, -1, f"timed out after {timeout:.0f} s") from exc
         if proc.returncode != 0:
@@ -181,8 +183,15 @@ class Compose:
 def stream(argv: list[str], env: dict[str, str], cwd: Path | None, out: Writer, keep: int = 400) -> list[str]:
     """Run a long command (compose's or an engine's own build), its output echoed live to `out`."""
     tail: deque[str] = deque(maxlen=keep)
-    with subprocess.Popen(
-        argv, env=env, cwd=cwd, text=True, bufsize=1, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    with subprocess.Popen(  # the terminal's group (Ctrl-C reaches it as before), but it dies with lab
+        argv,
+        env=env,
+        cwd=cwd,
+        text=True,
+        bufsize=1,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=children.preexec(),
     ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:

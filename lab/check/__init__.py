@@ -40,7 +40,7 @@ def relative(path: Path, base: Path) -> str:
 
 def run(loaded: Loaded) -> tuple[list[Located], Sources]:
     """Every finding of the rule set (safe rows left out), placed in the sources."""
-    sources = Sources(loaded.files, loaded.directory)
+    sources = loaded.sources or Sources(loaded.files, loaded.directory)
     ctx = rules.Context(loaded.config, loaded.name, sources.raw_port)
     found = [f for f in rules.evaluate(ctx) if not f.safe]
     placed = [Located(f, sources.place(f.anchor, f.item) if f.anchor else None) for f in found]

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from lab.check.locate import _get
+from lab.check.locate import Sources, _get
 from lab.compose_cli import Compose, find_compose
 from lab.errors import ComposeFailed, ProjectNotLoaded
 
@@ -30,6 +30,10 @@ OVERRIDES = {
     "docker-compose.yml": ("docker-compose.override.yml", "docker-compose.override.yaml"),
 }
 _MISSING_ENV_FILE = re.compile(r"env file (\S+) not found")
+# Compose's own run is bounded too (lab.children: it dies with lab, its group stopped on a timeout). A
+# 57-service project takes well under a second; the bounds are for what slipped past lab.check.guard.
+CONFIG_TIMEOUT = 30
+CONFIG_MEMORY = 1 << 30
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)
     compose_version: str = ""
     env_files: list[Path] = field(default_factory=list)  # `--env-file`s, to load the same project again
+    sources: Sources | None = None  # the files' node trees, read (and bounded) before Compose ran
 
 
 def _dotenv_value(folder: Path, key: str) -> str | None:
@@ -71,13 +76,9 @@ def discover(start: Path) -> list[Path]:
     )
 
 
-def _services_with_env_files(files: list[Path]) -> list[str]:
+def _services_with_env_files(sources: Sources) -> list[str]:
     names: list[str] = []
-    for f in files:
-        try:
-            doc = yaml.compose(f.read_text())
-        except (OSError, yaml.YAMLError):
-            continue
+    for _path, doc in sources.trees:
         services = _get(doc, "services")
         if isinstance(services, yaml.MappingNode):
             names += [k.value for k, v in services.value if _get(v, "env_file") is not None]
@@ -105,6 +106,8 @@ def load(
         options += ["--project-directory", str(start)]
     for f in env_files or []:
         options += ["--env-file", str(Path(f).resolve())]
+    directory = start if project_directory else paths[0].parent
+    sources = Sources(paths, directory)  # raises TooLarge for an alias bomb: Compose never sees it
     prefix, version = find_compose()
     compose = Compose(prefix, "", paths, cwd=start if project_directory else paths[0].parent, users_env=True)
     compose.options = [*options, "--profile", "*"]
@@ -117,7 +120,7 @@ def load(
             raise _not_loaded(exc, paths) from None
         # A service's env_file that is not here (a secret kept out of git): the rules do not read the
         # environment, so judge the rest rather than nothing — and say so.
-        config = _without_env_files(compose, paths, exc)
+        config = _without_env_files(compose, paths, sources, exc)
         warnings.append(f"env file {missing.group(1)} not found: checked without the services' env files")
     known = sorted({p for svc in (config.get("services") or {}).values() for p in svc.get("profiles") or []})
     for p in profiles or []:
@@ -133,18 +136,32 @@ def load(
         }
     return Loaded(
         paths,
-        start if project_directory else paths[0].parent,
+        directory,
         config,
         str(config.get("name") or ""),
         [p for p in profiles or [] if p != "*"],
         warnings,
         version,
         [Path(f).resolve() for f in env_files or []],
+        sources,
     )
 
 
 def _config(compose: Compose) -> dict[str, Any]:
-    out = compose.run("config", "--format", "json", timeout=120).stdout
+    try:
+        out = compose.run("config", "--format", "json", timeout=CONFIG_TIMEOUT, memory=CONFIG_MEMORY).stdout
+    except ComposeFailed as exc:
+        if exc.returncode == -1:
+            raise ProjectNotLoaded(
+                f"Compose's `config` did not answer in {CONFIG_TIMEOUT} s (stopped)",
+                hint="a file this slow to read is not one to check; look for deeply nested aliases",
+            ) from None
+        if "cannot allocate memory" in exc.stderr or "out of memory" in exc.stderr:
+            raise ProjectNotLoaded(
+                f"Compose's `config` needed more than {CONFIG_MEMORY >> 20} MiB (stopped)",
+                hint="look for what expands: nested aliases, huge interpolated values",
+            ) from None
+        raise
     try:
         config = json.loads(out)
     except ValueError as exc:
@@ -154,8 +171,8 @@ def _config(compose: Compose) -> dict[str, Any]:
     return config
 
 
-def _without_env_files(compose: Compose, paths: list[Path], first: ComposeFailed) -> dict[str, Any]:
-    names = _services_with_env_files(paths)
+def _without_env_files(compose: Compose, paths: list[Path], sources: Sources, first: ComposeFailed) -> dict[str, Any]:
+    names = _services_with_env_files(sources)
     if not names:
         raise _not_loaded(first, paths)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="lab-check-") as reset:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from lab.check import guard
 from lab.rules import ports as p
 from lab.rules.LAB010_dangerous_capability import normal as normal_cap
 
@@ -110,9 +111,8 @@ class Sources:
         if path in seen or not path.is_file():
             return
         seen.add(path)
-        try:
-            tree = yaml.compose(path.read_text(errors="replace"))
-        except yaml.YAMLError:
+        tree = guard.compose(path)  # bounded: an alias bomb is refused here, before Compose runs
+        if tree is None:
             return
         self.trees.append((path, tree))
         for ref in self._references(tree):

@@ -38,8 +38,8 @@ def project(tmp_path, monkeypatch):
     return make
 
 
-def lab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def lab(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     return subprocess.run(
-        [sys.executable, "-m", "lab", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+        [sys.executable, "-m", "lab", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
     )
