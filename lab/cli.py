@@ -376,7 +376,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     from lab.check import fix
 
     loaded = _load_project(args)
-    result = fix.plan(loaded, in_place=args.in_place, output=args.output)
+    result = fix.plan(loaded, in_place=args.in_place, output=args.output, force=args.force)
     print(result.diff, end="")
     if args.write:
         fix.write(result)
@@ -485,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--diff", action="store_true", help="print the diff and write nothing (the default)")
     p.add_argument("--output", type=Path, metavar="FILE", help="the override to write (default: compose.loopback.yaml)")
     p.add_argument("--in-place", action="store_true", help="edit the compose files themselves, comments kept")
+    p.add_argument("--force", action="store_true", help="replace an existing override that `lab fix` did not write")
 
     add("doctor", cmd_doctor, "can `lab up` succeed here? each fact with a fix")
 

@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,27 @@ def _version(text: str) -> tuple[int, ...]:
         return (0,)
 
 
-def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = None) -> Plan:
+def written_by_lab(path: Path) -> bool:
+    """Is this the override `lab fix` wrote? Its first line says so (`HEADER`); delete that line to keep
+    a file you edited from being replaced."""
+    try:
+        with path.open(errors="replace") as fh:
+            return fh.readline() == HEADER.splitlines(keepends=True)[0]
+    except OSError:
+        return False
+
+
+def _may_replace(target: Path, force: bool) -> None:
+    """Never destroy a file lab did not write (issue 31: a user's own compose.loopback.yaml was replaced
+    without a word)."""
+    if target.exists() and not force and not written_by_lab(target):
+        raise FixRefused(
+            f"{target} exists and `lab fix` did not write it: not replaced",
+            "name another file with --output FILE, or pass --force to replace it",
+        )
+
+
+def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = None, force: bool = False) -> Plan:
     from lab import check
 
     found, sources = check.run(loaded)
@@ -109,9 +130,10 @@ def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = No
                 "update Compose (`make setup` installs a current one), or use `lab fix --in-place`",
             )
         target = (output or loaded.files[0].parent / OVERRIDE_NAME).resolve()
+        _may_replace(target, force)
         if target in loaded.files:
             loaded = _without(loaded, target)  # a second run regenerates the override from the user's files
-            return plan(loaded, in_place, output)
+            return plan(loaded, in_place, output, force)
         text, count = _override(loaded, sources, bad_ports, networks, ipv6)
         texts = {target: text} if text else {}
     before = {path: path.read_text() if path.is_file() else "" for path in texts}
@@ -128,6 +150,9 @@ def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = No
     )
     if texts and not in_place:
         prove(result)
+    if in_place:
+        for path in texts:
+            _replaceable(path, loaded.directory)
     return result
 
 
@@ -301,7 +326,7 @@ def _in_place(
                 seq.insert(index + 1, extra)
             count += 1
     if networks:
-        first = loaded.files[0]
+        first = loaded.files[0].resolve()  # as the sources name it: one document per file, links followed
         doc = docs.get(first) or docs.setdefault(first, y.load(first.read_text()))
         nets = doc.get("networks")
         if nets is None:
@@ -330,9 +355,45 @@ def _plainish(item: Any) -> Any:
 
 
 # -- writing ----------------------------------------------------------------------------------
+def _mount_points() -> set[str]:
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return set()
+    # field 5 is the mount point, with space, tab, newline and backslash written as octal escapes
+    unescape = re.compile(r"\\([0-7]{3})")
+    fields = (line.split() for line in lines)
+    return {unescape.sub(lambda m: chr(int(m.group(1), 8)), f[4]) for f in fields if len(f) > 4}
+
+
+def _replaceable(path: Path, project: Path) -> None:
+    """A user's file `--in-place` may edit: inside the project (a link out of it points at someone
+    else's file), a regular file, writable — for root too, who may write a read-only file — and not a
+    mount point (a read-only mount, or a bind mount a rename cannot replace)."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(project.resolve()):
+        raise FixRefused(
+            f"{path} is {resolved}, outside the project ({project}): not edited",
+            "edit it by hand, or write an override (`lab fix --write` without --in-place)",
+        )
+    try:
+        mode = resolved.stat().st_mode
+    except OSError as exc:
+        raise FixRefused(f"cannot read {resolved}: {exc.strerror}", "check the path and its permissions") from None
+    if not stat.S_ISREG(mode):
+        raise FixRefused(f"{resolved} is not a regular file: not edited", "edit it by hand, or write an override")
+    if not mode & 0o222 or not os.access(resolved, os.W_OK) or str(resolved) in _mount_points():
+        raise FixRefused(
+            f"{resolved} is read-only or a mount point (mode {stat.S_IMODE(mode):04o}): not edited",
+            "make it writable, or write an override (`lab fix --write` without --in-place)",
+        )
+
+
 def write(result: Plan) -> None:
     """Write every planned file atomically; check each target can be written before any is."""
     for path in result.texts:
+        if result.in_place:
+            _replaceable(path, result.loaded.directory)
         folder = path.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             raise FixRefused(f"cannot write {path}", "give a writable path with --output, or fix its permissions")
@@ -342,7 +403,10 @@ def write(result: Plan) -> None:
             with os.fdopen(fd, "w") as fh:
                 fh.write(text)
             if path.exists():
-                os.chmod(tmp, path.stat().st_mode & 0o777)
+                st = path.stat()
+                os.chmod(tmp, st.st_mode & 0o777)
+                if os.geteuid() == 0:  # root editing a user's file: it stays theirs
+                    os.chown(tmp, st.st_uid, st.st_gid)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
