@@ -343,20 +343,36 @@ def _load_project(args: argparse.Namespace):
 
 def cmd_check(args: argparse.Namespace) -> int:
     from lab import check, rules
-    from lab.check import formats
+    from lab.check import baseline, explain, formats
 
     if args.rules:
         print(
             table(
-                ["rule", "severity", "name", "what it flags"],
-                [(r.id, r.severity, r.name, r.summary) for r in rules.RULES],
+                ["rule", "severity", "fix", "name", "what it flags"],
+                [(r.id, r.severity, "lab fix" if r.fixable else "-", r.name, r.summary) for r in rules.RULES],
             )
         )
         return 0
+    if args.explain:
+        print(explain.page(args.explain), end="")
+        return 0
+    accepted = baseline.read(args.baseline) if args.baseline else None  # a bad one: said before any work
     loaded = _load_project(args)
-    found, _ = check.run(loaded)
+    notes = list(loaded.warnings)
+    found = check.judge(loaded, args.config, notes)
+    if accepted is not None:
+        found = baseline.mark(found, accepted, notes)
+    if args.write_baseline:
+        count = baseline.write(args.write_baseline, found)
+        print(
+            f"lab check: {count} finding(s) written to {args.write_baseline}; --baseline {args.write_baseline} "
+            "fails only on new ones",
+            file=sys.stderr,
+        )
+        return 0
     base = Path.cwd()
-    notes = loaded.warnings + ([] if loaded.profiles else ["every profile checked (--profile P for one)"])
+    if not loaded.profiles:
+        notes.append("every profile checked (--profile P for one)")
     if args.format == "json":
         print(formats.as_json(found, loaded.files, base))
     elif args.format == "sarif":
@@ -367,9 +383,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(out)
     else:
         print(formats.text(found, loaded.files, base, notes))
-    for w in loaded.warnings if args.format != "text" else []:
-        print(f"lab: warning: {w}", file=sys.stderr)
-    return 1 if any(rules.at_least(f.finding.severity, args.fail_on) for f in found) else 0
+    for n in notes if args.format != "text" else []:  # stdout is the document: the notes go beside it
+        print(f"lab: {'warning' if n in loaded.warnings else 'note'}: {n}", file=sys.stderr)
+    return 1 if any(i.counts and rules.at_least(i.finding.severity, args.fail_on) for i in found) else 0
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
@@ -477,6 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     p.add_argument("--fail-on", choices=("low", "medium", "high"), default="high", help="exit 1 from this severity up")
     p.add_argument("--rules", action="store_true", help="list the rules and exit")
+    p.add_argument("--explain", metavar="RULE", help="print a rule's page (what it flags, why, how to fix) and exit")
+    p.add_argument("--config", type=Path, metavar="FILE", help="the project's settings (default: .lab.toml there)")
+    p.add_argument("--baseline", type=Path, metavar="FILE", help="accept the findings in FILE: fail only on new ones")
+    p.add_argument("--write-baseline", type=Path, metavar="FILE", help="write today's findings to FILE and exit 0")
 
     p = add("fix", cmd_fix, "the least change that publishes every port on loopback only", project=False)
     _project_files(p)

@@ -53,6 +53,7 @@ class Plan:
     in_place: bool
     ipv6: bool
     diff: str = field(default="")
+    fixing: set[str] = field(default_factory=set)  # fingerprints of the findings the plan repairs
 
     def summary(self, written: bool) -> list[str]:
         base = Path.cwd()
@@ -137,7 +138,7 @@ def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = No
         text, count = _override(loaded, sources, bad_ports, networks, ipv6)
         texts = {target: text} if text else {}
     before = {path: path.read_text() if path.is_file() else "" for path in texts}
-    result = Plan(loaded, texts, before, count, networks, left, in_place, ipv6)
+    result = Plan(loaded, texts, before, count, networks, left, in_place, ipv6, fixing={f.fingerprint for f in fixable})
     result.diff = "".join(
         line
         for path in texts
@@ -169,7 +170,9 @@ def prove(result: Plan) -> None:
         after = loader.load(files, result.loaded.directory, result.loaded.profiles or None, result.loaded.env_files)
         # Judged while the override is still on disk: the rules that read the source text (a host IP from a
         # variable) must find its entries, not fall back to the user's.
-        still = [i.finding.line() for i in check.run(after)[0] if i.finding.rule in rules.FIXABLE]
+        # Only what the plan set out to repair: a port the user suppressed stays as it was, and its
+        # comment is not beside the override's copy of it.
+        still = [i.finding.line() for i in check.judge(after) if i.finding.fingerprint in result.fixing]
     if still:
         raise FixRefused(f"the override would still leave {still[0]}", "report this as a bug of `lab fix`")
 

@@ -68,6 +68,14 @@ class Finding:
     item: Any = None  # which list item under the anchor (a port dict, a capability, a mount source)
 
     @property
+    def fingerprint(self) -> str:
+        """Who it is, not where: rule, service and key (a baseline survives lines moving; SARIF's
+        partialFingerprints)."""
+        import hashlib
+
+        return hashlib.sha256(f"{self.rule}\0{self.service}\0{self.key}".encode()).hexdigest()[:16]
+
+    @property
     def safe(self) -> bool:
         """A row that was judged and passed (verify lists it), not a finding."""
         return not self.severity

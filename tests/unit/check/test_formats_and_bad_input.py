@@ -23,7 +23,12 @@ def test_json_has_the_documented_shape(project):
     doc = json.loads(out.stdout)
     assert out.returncode == 1 and doc["files"] == ["compose.yaml"]
     [port] = [f for f in doc["findings"] if f["rule"] == "LAB001"]
-    assert set(port) == {"rule", "severity", "service", "file", "line", "message", "fix", "port"}
+    assert set(port) == {"rule", "severity", "service", "file", "line", "message", "fix", "port"} | {
+        "fingerprint",
+        "suppressed",
+        "baseline",
+    }
+    assert (port["suppressed"], port["baseline"], len(port["fingerprint"])) == (None, None, 16)
     assert port["port"] == {"published": "8080", "target": 80, "protocol": "tcp", "host_ip": None}
     assert (port["severity"], port["service"], port["file"], port["line"]) == ("high", "web", "compose.yaml", 4)
 
