@@ -41,6 +41,8 @@ def _prctl() -> Callable[..., int] | None:
 
 def preexec(memory: int | None = None) -> Callable[[], None]:
     """What the child runs between fork and exec: die with this process, cap its data segment."""
+    import resource  # here, not in the child: between fork and exec only calls, no imports
+
     prctl, parent = _prctl(), os.getpid()
 
     def setup() -> None:
@@ -49,8 +51,6 @@ def preexec(memory: int | None = None) -> Callable[[], None]:
             if os.getppid() != parent:  # lab died before the signal was armed
                 os._exit(1)
         if memory:
-            import resource
-
             resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
 
     return setup
