@@ -274,7 +274,7 @@ def cmd_ports(args: argparse.Namespace) -> int:
                 seen = direct[container[0]]
                 scope = (
                     f"EXPOSED (direct routing: {seen})"
-                    if seen.startswith("open")
+                    if seen.state == "open"
                     else f"loopback only; direct routing {seen}"
                 )
             family = addr.family_name(h.address)

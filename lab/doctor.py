@@ -6,7 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from lab import addr, engine, harden, hostnet, images, inventory, portplan, ports
+from lab import addr, engine, enginefacts, harden, hostnet, images, inventory, portplan, ports
 from lab.compose_cli import find_compose
 from lab.errors import LabError
 from lab.project import Project
@@ -28,13 +28,23 @@ def _engine() -> tuple[list[Finding], str | None]:
         version = engine.version()
     except LabError as exc:
         return [Finding("engine", FAIL, str(exc), exc.hint)], None
-    # Said for information only: whether a neighbour gets in is for the probe to say, never the version.
-    rules = (
-        "ships Docker 28's own rules (lab's rules and probe still apply)"
-        if engine.has_loopback_fix(version)
-        else "predates Docker 28: a neighbour reaches published ports unless lab's rules are in place"
-    )
-    found = [Finding("engine", OK, f"docker {version} reachable; {rules}")]
+    facts = enginefacts.facts()
+    found = [Finding("engine", OK, f"reachable: {facts.describe()}")]
+    # Whether a neighbour gets in is for the probe to say, never the version: here only what the table holds.
+    why = facts.lab_rules_apply
+    if why:
+        found.append(Finding("firewall backend", FAIL, why, "see docs/engines.md (nftables backend)"))
+    elif not harden.can_harden():
+        ownrules = [d for d in enginefacts.raw_drops() if d.owner == "engine"]
+        found.append(
+            Finding(
+                "engine raw rules",
+                OK,
+                f"{len(ownrules)} of the engine's own raw-table DROP rules in place (lab's go in front of them)"
+                if ownrules
+                else "none of the engine's own: lab's rules are the only raw-table guard",
+            )
+        )
     k = engine.kind()
     found.append(
         Finding(
@@ -100,8 +110,8 @@ def _direct_routing(project: Project) -> Finding:
     seen = neighbour.direct_exposure(project.name)
     if not seen:
         return Finding("direct routing", OK, "nothing to reach: the stack is not running")
-    opened = {name: s for name, s in seen.items() if s.startswith("open")}
-    unknown = {name: s for name, s in seen.items() if s.startswith("unknown")}
+    opened = {name: s for name, s in seen.items() if s.state == "open"}
+    unknown = {name: s for name, s in seen.items() if s.state == "unknown"}
     if opened:
         return Finding(
             "direct routing",
@@ -110,7 +120,7 @@ def _direct_routing(project: Project) -> Finding:
             f"run `lab harden --project {project.name}`",
         )
     if unknown:
-        return Finding("direct routing", WARN, next(iter(unknown.values())), "run `sudo lab doctor`")
+        return Finding("direct routing", WARN, str(next(iter(unknown.values()))), "run `sudo lab doctor`")
     return Finding(
         "direct routing", OK, f"closed: a neighbour routing the stack's subnet reached none of {len(seen)} containers"
     )

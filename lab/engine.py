@@ -13,7 +13,6 @@ import docker.errors
 
 from lab.errors import EngineError, EngineUnavailable, LabError
 
-FIXED_IN = (28, 0, 0)  # moby/moby#49325: raw-table DROP for loopback-published ports
 DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 
 
@@ -106,21 +105,6 @@ def _is_socket(path: str) -> bool:
 
 def version() -> str:
     return client().version().get("Version", "unknown")
-
-
-def parse_version(text: str) -> tuple[int, int, int]:
-    parts = []
-    for piece in text.split("+")[0].split("-")[0].split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    while len(parts) < 3:
-        parts.append(0)
-    return tuple(parts)  # type: ignore[return-value]
-
-
-def has_loopback_fix(text: str) -> bool:
-    """Engines before 28.0.0 forward packets a neighbour sends to 127.0.0.1 into containers."""
-    return parse_version(text) >= FIXED_IN
 
 
 def image_id(name: str) -> str | None:

@@ -94,7 +94,7 @@ class Proof:
         endpoints = targets.merge(project.endpoints(), seen) if own else seen
         # Every port the project publishes — the catalogue's and anything an override added.
         ports = {(e.port, e.protocol) for e in endpoints} | {(b.host_port, b.protocol) for b in found}
-        nb = pool.submit(neighbour.check, ports, containers, networks, neighbour_timeout)
+        nb = pool.submit(neighbour.probe, ports, containers, networks, neighbour_timeout)
         # The effective config, asked once (finding compose costs a process start: inside the task): the
         # static audit reads it, and hardening learns from it which mounts the project declared.
         config = pool.submit(
@@ -119,7 +119,7 @@ class Proof:
                 else []
             ),
             pool.submit(sockets.check, ports),
-            nb,
+            pool.submit(lambda: nb.result().checks()),
             pool.submit(lambda: firewall.check(project.name, nb.result())),
         ]
         return _Found(endpoints, creds, own, engine.kind().cgroups, early, config)

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from lab import addr, harden, hostnet
+from lab import addr, enginefacts, harden, hostnet
 from lab.errors import NetnsError
 from lab.inventory import Container, Network
 from lab.verify import netprobe
@@ -42,6 +42,52 @@ class Neighbour:
     ns_v4: str
     host_v6: str
     ns_v6: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try from the neighbour's namespace, and what it proves: a verdict, never a string to parse back."""
+
+    host: str
+    port: int
+    protocol: str
+    via: str  # "host veth v4|v6", "127.0.0.1 routed via host", "::1 routed via host", or "direct"
+    outcome: str  # "open", "refused", "dropped" (no answer) or "error" (the try itself failed)
+    detail: str
+    service: str = ""  # direct tries: whose address
+    container: str = ""
+    closed_by: str = ""  # a drop: the raw-table rule a packet meets first (the first DROP wins), described
+    counted: int = 0  # packets that rule counted while the probe ran (0: not seen counting)
+    behind: tuple[str, ...] = ()  # the other DROPs that would have taken it, in order (the engine's own)
+
+    @property
+    def direct(self) -> bool:
+        return self.via == "direct"
+
+    @property
+    def routed_loopback(self) -> str | None:
+        """127.0.0.1 or ::1 when this try sent a loopback address via the host, else None."""
+        return self.host if self.via.endswith(" routed via host") else None
+
+    @property
+    def label(self) -> str:
+        if self.direct:
+            return f"{self.protocol}/{self.port} direct to {self.service} {self.host}"
+        return f"{self.protocol}/{self.port} via {self.via}"
+
+    @property
+    def reached(self) -> bool:
+        """Did a neighbour get an answer (for a direct try, a refusal counts: the container answered)?"""
+        return self.outcome == "open" or (self.direct and self.outcome == "refused")
+
+    def closer(self) -> str:
+        """Who closed this path, for the report: the first rule and what stands behind it."""
+        if not self.closed_by:
+            return ""
+        said = self.closed_by + (f" (counted {self.counted})" if self.counted else "")
+        if self.behind:
+            said += "; behind it " + "; ".join(self.behind)
+        return said
 
 
 def can_run() -> str | None:
@@ -241,19 +287,23 @@ def _family(host: str) -> int:
 
 
 def label(r: dict) -> str:
-    if r["via"] == "direct":
-        return f"{r['protocol']}/{r['port']} direct to {r['service']} {r['host']}"
-    return f"{r['protocol']}/{r['port']} via {r['via']}"
+    return attempt(r).label
 
 
-def judge(r: dict) -> Check:
+def attempt(r: dict, **found: object) -> Attempt:
+    keys = ("host", "port", "protocol", "via", "outcome", "detail", "service", "container")
+    return Attempt(**{k: r[k] for k in keys if k in r}, **found)  # type: ignore[arg-type]
+
+
+def judge(a: Attempt | dict) -> Check:
     """One attempt's verdict. Direct routing fails on any answer: a refusal came from the container."""
-    target, outcome, detail = label(r), r["outcome"], r["detail"]
+    a = a if isinstance(a, Attempt) else attempt(a)
+    target, outcome, detail = a.label, a.outcome, a.detail
     if outcome == "error":  # the attempt itself failed: proves nothing either way
         return Check("neighbour", target, FAIL, f"could not test: {detail}")
-    if r["via"] == "direct":
+    if a.direct:
         if outcome == "dropped":
-            return Check("neighbour", target, PASS, detail)
+            return Check("neighbour", target, PASS, _closed(a))
         return Check(
             "neighbour",
             target,
@@ -264,7 +314,11 @@ def judge(r: dict) -> Check:
         )
     if outcome == "open":
         return Check("neighbour", target, FAIL, f"REACHABLE from a neighbour: {detail}")
-    return Check("neighbour", target, PASS, detail)
+    return Check("neighbour", target, PASS, _closed(a) if outcome == "dropped" else detail)
+
+
+def _closed(a: Attempt) -> str:
+    return f"{a.detail}; closed by {a.closer()}" if a.closed_by else a.detail
 
 
 PROBE_FAILURES = (NetnsError, subprocess.TimeoutExpired, ValueError)
@@ -272,9 +326,10 @@ PROBE_FAILURES = (NetnsError, subprocess.TimeoutExpired, ValueError)
 
 def _attempts(
     ports: set[tuple[int, str]], containers: list[Container], networks: list[Network], ipv6: bool, timeout: float
-) -> list[dict]:
+) -> list[Attempt]:
     """Build the namespace (the project's subnets routed via the host), try every target, remove it."""
     with neighbour(ipv6, _routed(networks, ipv6)) as n:
+        table = enginefacts.raw_drops()  # with counters: who dropped what is read off them after
         targets = targets_for(n, ports, ipv6) + direct_targets(list(containers), ipv6)
         drops = _droppers(n, ipv6)
         guard = {i: rule for i, t in enumerate(targets) if (rule := _dropping_rule(t["host"], drops))}
@@ -305,7 +360,37 @@ def _attempts(
         for r in results:  # silence there means: no path in from this host (what the probe's guard kept)
             if r["via"] == "direct" and r["outcome"] == "dropped" and any(addr.within(r["host"], s) for s in elsewhere):
                 r["detail"] = "no answer: no path into it from this host (the engine's own namespace)"
-        return results
+        return attributed(results, n.host_if, table, enginefacts.raw_drops())
+
+
+def attributed(
+    results: list[dict], interface: str, before: list[enginefacts.RawDrop], after: list[enginefacts.RawDrop]
+) -> list[Attempt]:
+    """Each result as an Attempt; a drop names the raw-table rule it met first (lab's sit first) with what
+    that rule counted during the probe, and the other DROPs behind it (the engine's own, when present)."""
+    counts = {(d.tool, d.text): d.packets for d in before}
+    grown = {(d.tool, d.text): d.packets - counts.get((d.tool, d.text), d.packets) for d in after}
+    out = []
+    for r in results:
+        if r["outcome"] != "dropped":
+            out.append(attempt(r))
+            continue
+        tool = "ip6tables" if _family(r["host"]) == 6 else "iptables"
+        meets = enginefacts.droppers(r["host"], r["port"], r["protocol"], interface, after)
+        rules = [d for d in meets if d.tool == tool]
+        if not rules:
+            out.append(attempt(r))
+            continue
+        first, *rest = rules
+        out.append(
+            attempt(
+                r,
+                closed_by=first.describe(),
+                counted=max(0, grown.get((first.tool, first.text), 0)),
+                behind=tuple(d.describe() for d in rest),
+            )
+        )
+    return out
 
 
 QUICK = 0.05  # s: a guarded target's first try (a refusal or an answer comes back well within it)
@@ -387,31 +472,69 @@ def settle(results: list[dict], guard: dict[int, str], before: dict[str, int], a
     return sorted(again)
 
 
-def check(
+@dataclass(frozen=True)
+class Probe:
+    """What the neighbour probe did: its attempts, or why it did not run (skipped) or could not (failed)."""
+
+    attempts: tuple[Attempt, ...] = ()
+    skipped: str = ""
+    failed: str = ""
+    ipv6: bool = True
+
+    @property
+    def ran(self) -> bool:
+        return not (self.skipped or self.failed)
+
+    def checks(self) -> list[Check]:
+        if self.skipped:
+            return [Check("neighbour", "namespace probe", SKIP, self.skipped)]
+        if self.failed:
+            return [Check("neighbour", "namespace probe", FAIL, f"could not run: {self.failed}")]
+        checks = [judge(a) for a in self.attempts]
+        if any(not a.direct for a in self.attempts) and not self.ipv6:
+            checks.append(Check("neighbour", "IPv6 paths", SKIP, "this host has no IPv6 loopback"))
+        return checks
+
+
+def probe(
     ports: set[tuple[int, str]], containers: list[Container] = (), networks: list[Network] = (), timeout: float = 0.25
-) -> list[Check]:
+) -> Probe:
     """Probe the published `ports` at the host and the routed loopbacks, and every port of
     `containers` at their own addresses with `networks`' subnets routed via the host."""
     why = can_run()
     if why:
-        return [Check("neighbour", "namespace probe", SKIP, why)]
+        return Probe(skipped=why)
     ipv6 = hostnet.has_ipv6_loopback()
     try:
-        results = _attempts(ports, containers, networks, ipv6, timeout)
+        return Probe(tuple(_attempts(ports, containers, networks, ipv6, timeout)), ipv6=ipv6)
     except PROBE_FAILURES as exc:
-        return [Check("neighbour", "namespace probe", FAIL, f"could not run: {exc}")]
-    checks = [judge(r) for r in results]
-    if ports and not ipv6:
-        checks.append(Check("neighbour", "IPv6 paths", SKIP, "this host has no IPv6 loopback"))
-    return checks
+        return Probe(failed=str(exc), ipv6=ipv6)
+
+
+def check(
+    ports: set[tuple[int, str]], containers: list[Container] = (), networks: list[Network] = (), timeout: float = 0.25
+) -> list[Check]:
+    """The probe's verdicts as verify's checks."""
+    return probe(ports, containers, networks, timeout).checks()
 
 
 def is_direct(c: Check) -> bool:
     return " direct to " in c.target
 
 
-def direct_exposure(project: str, timeout: float = 0.25) -> dict[str, str]:
-    """Container name -> what direct routing to it does now: "open (…)", "closed" or "unknown (why)".
+@dataclass(frozen=True)
+class Exposure:
+    """What direct routing to one container does now."""
+
+    state: str  # "open", "closed" or "unknown"
+    detail: str = ""  # open: what answered; unknown: why not known
+
+    def __str__(self) -> str:
+        return {"open": f"open: {self.detail}", "unknown": f"unknown ({self.detail})"}.get(self.state, self.state)
+
+
+def direct_exposure(project: str, timeout: float = 0.25) -> dict[str, Exposure]:
+    """Container name -> what direct routing to it does now.
 
     For reports (`lab ports`, `lab doctor`): the same probe as verify's, on the project's containers only.
     """
@@ -422,16 +545,16 @@ def direct_exposure(project: str, timeout: float = 0.25) -> dict[str, str]:
         return {}
     why = can_run()
     if why:
-        return {c.name: f"unknown ({why})" for c in containers}
+        return {c.name: Exposure("unknown", why) for c in containers}
     try:
-        results = _attempts(set(), containers, inventory.networks(project), hostnet.has_ipv6_loopback(), timeout)
+        tried = _attempts(set(), containers, inventory.networks(project), hostnet.has_ipv6_loopback(), timeout)
     except PROBE_FAILURES as exc:
-        return {c.name: f"unknown (probe failed: {exc})" for c in containers}
-    seen: dict[str, str] = {}
-    for r in sorted(results, key=lambda r: r["outcome"] == "error"):  # an answer outweighs a failed attempt
-        where = f"{r['protocol']}/{addr.host_port(r['host'], r['port'])}"
-        if r["outcome"] in ("open", "refused"):
-            seen.setdefault(r["container"], f"open: {where} answered")
-        elif r["outcome"] == "error":
-            seen.setdefault(r["container"], f"unknown ({where}: {r['detail']})")
-    return {c.name: seen.get(c.name, "closed") for c in containers}
+        return {c.name: Exposure("unknown", f"probe failed: {exc}") for c in containers}
+    seen: dict[str, Exposure] = {}
+    for a in sorted(tried, key=lambda a: a.outcome == "error"):  # an answer outweighs a failed attempt
+        where = f"{a.protocol}/{addr.host_port(a.host, a.port)}"
+        if a.outcome in ("open", "refused"):
+            seen.setdefault(a.container, Exposure("open", f"{where} answered"))
+        elif a.outcome == "error":
+            seen.setdefault(a.container, Exposure("unknown", f"{where}: {a.detail}"))
+    return {c.name: seen.get(c.name, Exposure("closed")) for c in containers}

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from lab import engine, harden, inventory, ports, stack, verify
+from lab import engine, enginefacts, harden, inventory, ports, stack, verify
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
 from tests.integration.conftest import new_project, start, stop
+from tests.integration.engine_rules import for_project, without_engine_rules
 from tests.integration.names import container_names
 from tests.integration.on_podman import as_a_podman_host
 
@@ -56,13 +57,12 @@ def test_the_stack_is_closed_to_direct_routing_and_verify_fails_without_lab_s_ru
         assert direct_failures(verify.run(p).checks) == []
         try:
             assert harden.remove(p.name)
-            if engine.has_loopback_fix(engine.version()):  # the engine's own rules may hold: report, don't assume
-                pytest.skip("skipped: engine >= 28; without lab's rule the result is the engine's to decide")
-            report = verify.run(p)
-            assert direct_failures(report.checks) == every_service
-            assert failing([c for c in report.checks if c.name == "firewall"]) == [
-                f"iptables raw -d {r.destination} ! -i {r.interface}" for r in rules
-            ]
+            with without_engine_rules(for_project(p.name)):  # Docker 28's own: a host after a firewall reload
+                report = verify.run(p)
+                assert direct_failures(report.checks) == every_service
+                assert failing([c for c in report.checks if c.name == "firewall"]) == [
+                    f"iptables raw -d {r.destination} ! -i {r.interface}" for r in rules
+                ]
         finally:
             harden.apply(rules)
         assert direct_failures(verify.run(p).checks) == []
@@ -88,11 +88,10 @@ def test_doctor_and_ports_tell_the_truth_about_direct_routing(lab_stack, hardene
         rules = harden.network_rules(p.name, inventory.networks(p.name))
         try:
             harden.remove(p.name)
-            if engine.has_loopback_fix(engine.version()):
-                pytest.skip("skipped: engine >= 28; without lab's rule the result is the engine's to decide")
-            code, line = doctor_line()
-            assert code == 1 and line.split()[2:4] == ["FAIL", "OPEN:"], line
-            assert all("EXPOSED (direct routing: open:" in s for s in redis_scopes())
+            with without_engine_rules(for_project(p.name)):
+                code, line = doctor_line()
+                assert code == 1 and line.split()[2:4] == ["FAIL", "OPEN:"], line
+                assert all("EXPOSED (direct routing: open:" in s for s in redis_scopes())
         finally:
             harden.apply(rules)
 
@@ -142,9 +141,7 @@ def canary_targets(name, service):
 
 
 def test_a_canary_published_on_loopback_only_is_flagged_until_hardened(canary):
-    if engine.has_loopback_fix(engine.version()):
-        pytest.skip("skipped: engine >= 28 drops direct routing itself; the hole cannot be shown open here")
-    with as_a_podman_host(canary):
+    with as_a_podman_host(canary), without_engine_rules(for_project(canary)):
         # Docker accepts only published ports in FORWARD; a Podman host forwards to every container
         reached = canary_targets(canary, "published") + (
             canary_targets(canary, "hidden") if engine.kind().podman else []
@@ -153,6 +150,30 @@ def test_a_canary_published_on_loopback_only_is_flagged_until_hardened(canary):
         added = harden.apply(harden.wanted(canary))
         assert [r.comment for r in added] == [harden.project_comment(canary)]
         assert direct_failures(probe(canary)) == []
+
+
+def test_each_closed_path_names_its_closer_the_engine_s_rule_alone_then_lab_s_in_front(canary):
+    """What closes a path is read off the raw table's counters: without lab's rule the engine's own counts
+    the drop; with it, lab's counts it and the engine's stands behind. On an engine that keeps no raw
+    rules of its own (read from the table, never the version) there is nothing to attribute: skip."""
+    ownrules = [d for d in enginefacts.raw_drops() if d.owner == "engine" and for_project(canary)(d)]
+    if not ownrules:
+        pytest.skip(
+            "skipped: this engine keeps no raw-table rule of its own for these containers (read from the table)"
+        )
+
+    def direct():
+        tried = neighbour.probe(set(), inventory.containers(canary), inventory.networks(canary)).attempts
+        return [a for a in tried if a.direct]
+
+    alone = direct()
+    assert alone and {a.outcome for a in alone} == {"dropped"}
+    assert all(a.closed_by.startswith("the engine's own rule") and a.counted >= 1 for a in alone), alone
+    harden.apply(harden.wanted(canary))
+    behind = direct()
+    assert {a.outcome for a in behind} == {"dropped"}
+    assert all(a.closed_by.startswith("lab's rule") and a.counted >= 1 for a in behind), behind
+    assert all(a.behind and a.behind[0].startswith("the engine's own rule") for a in behind), behind
 
 
 @contextmanager
@@ -168,12 +189,11 @@ def forward_policy(policy):
 
 
 def test_with_forward_policy_accept_an_unpublished_port_is_reached_until_hardened(canary):
-    with forward_policy("ACCEPT"):
+    with forward_policy("ACCEPT"), without_engine_rules(for_project(canary)):
         unhardened = direct_failures(probe(canary))
         harden.apply(harden.wanted(canary))
         hardened = direct_failures(probe(canary))
-    if not engine.has_loopback_fix(engine.version()):
-        assert set(canary_targets(canary, "hidden")) <= set(unhardened)
+    assert set(canary_targets(canary, "hidden")) <= set(unhardened)
     assert hardened == []
 
 

@@ -1,0 +1,40 @@
+"""LAB015: a project network with gateway mode routed or nat-unprotected, named at its file and line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.unit.check.conftest import lab
+
+FILE = """services:
+  web:
+    image: nginx
+    ports: ["127.0.0.1:18181:80"]
+    networks: [{net}]
+networks:
+  {net}:
+    driver_opts:
+      com.docker.network.bridge.host_binding_ipv4: "127.0.0.1"
+      com.docker.network.bridge.gateway_mode_{family}: {mode}
+"""
+
+
+@pytest.mark.parametrize("mode", ["routed", "nat-unprotected"])
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+def test_an_unprotected_gateway_mode_is_high_at_its_line(project, mode, family):
+    root = project({"compose.yaml": FILE.format(net="lan", family=family, mode=mode)})
+    out = lab("check", "--format", "json", cwd=root)
+    assert out.returncode == 1, out.stderr
+    [f] = json.loads(out.stdout)["findings"]
+    assert (f["rule"], f["severity"], f["file"], f["line"]) == ("LAB015", "high", "compose.yaml", 10)
+    assert f"gateway_mode_{family} {mode}" in f["message"] and "gateway_mode" in f["fix"]
+
+
+@pytest.mark.parametrize("mode", ["nat", "isolated"])
+def test_the_default_and_isolated_modes_pass(project, mode):
+    root = project({"compose.yaml": FILE.format(net="lan", family="ipv4", mode=mode)})
+    out = lab("check", "--format", "json", cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["findings"] == []
