@@ -1,7 +1,7 @@
 """A rule's page: `lab check --explain LABnnn`, and SARIF's help for the rule.
 
-The pages are docs/rules/LABnnn.md; `lab/rules/pages` links to that folder and the wheel ships it as
-package data, so an installed lab finds them too. A rule without a page is explained from its own
+The pages are docs/rules/LABnnn.md, read there in a checkout; the wheel carries a copy as
+`lab/rules/pages` (setup.py), so an installed lab finds them too. A rule without a page is explained from its own
 metadata (what it flags, its severity, the fix, its references): never nothing.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from lab import rules
+from lab import DISTRIBUTION, rules
 from lab.errors import UsageError
 
-PAGES = Path(rules.__file__).parent / "pages"  # in the wheel; in a checkout, a link to docs/rules
-_CHECKOUT = Path(rules.__file__).resolve().parents[2] / "docs" / "rules"
+PAGES = Path(rules.__file__).parent / "pages"  # in a wheel
+_CHECKOUT = Path(rules.__file__).resolve().parents[2] / "docs" / "rules"  # in a checkout
 
 
 def rule(rule_id: str) -> rules.Rule:
@@ -52,7 +52,7 @@ def _repository() -> str | None:
     from importlib import metadata
 
     try:
-        urls = metadata.metadata("lab").get_all("Project-URL") or []
+        urls = metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []
     except metadata.PackageNotFoundError:
         return None
     for entry in urls:
