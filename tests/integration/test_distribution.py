@@ -375,7 +375,8 @@ def act_run(source, engine_ok, tmp_path_factory) -> ActRun:
             [BIN / "act", "push", "-W", workflow, "-P", "ubuntu-latest=-self-hosted", "--concurrent-jobs", "1"]
             + ["--local-repository", f"{action}={src}"]
             + ["--local-repository", f"{UPLOAD_SARIF}={src / '.ci' / 'act-standins' / 'codeql-action'}"]
-            + ["--env", f"LAB_ARTIFACTS={artifacts}"],
+            + ["--env", f"LAB_ARTIFACTS={artifacts}"]
+            + ["--action-cache-path", tmp_path / "act-cache"],  # its workspaces: here, not in ~/.cache/act
             cwd=caller,
             timeout=900,
         )
