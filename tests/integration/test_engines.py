@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +31,7 @@ BOUND = 900  # s: a first run bootstraps the base into Podman and builds four im
 def podman():
     if os.geteuid() != 0:
         pytest.skip("skipped: starting Podman's API service needs root")
+    running = already_running("podman")  # `make test ENGINE=podman` runs these beside the engine it started
     out = subprocess.run(["bash", str(SCRIPT), "start", "podman"], capture_output=True, text=True, timeout=BOUND)
     if out.returncode != 0 and "could not install" in out.stderr:
         pytest.skip(f"skipped: {out.stderr.strip().splitlines()[-1]}")
@@ -38,7 +41,13 @@ def podman():
     try:
         yield {"DOCKER_HOST": host}
     finally:
-        subprocess.run(["bash", str(SCRIPT), "stop", "podman"], capture_output=True, timeout=120)
+        if not running:
+            subprocess.run(["bash", str(SCRIPT), "stop", "podman"], capture_output=True, timeout=120)
+
+
+def already_running(which: str) -> bool:
+    """An engine someone else started (`.ci/test-on`, a CI job) is left as it was found."""
+    return subprocess.run(["bash", str(SCRIPT), "env", which], capture_output=True).returncode == 0
 
 
 def lab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -189,6 +198,7 @@ def test_on_podman_the_probe_sees_what_is_open_and_harden_closes_direct_routing(
 # -- rootless Docker: the engine and lab both run as an unprivileged user ----------------------------------
 
 USER = "labrootless"  # .ci/engine's
+CHECKOUT = "LAB_ROOTLESS_CHECKOUT"  # .ci/test-on's copy of this checkout in the user's home
 
 
 @pytest.fixture(scope="module")
@@ -197,23 +207,27 @@ def rootless(tmp_path_factory):
     on a rootless engine runs (venv, Compose plugin in their home, base bootstrapped without root)."""
     if os.geteuid() != 0:
         pytest.skip("skipped: making the rootless engine's user needs root")
+    running, repo = already_running("rootless"), None
     out = subprocess.run(["bash", str(SCRIPT), "start", "rootless"], capture_output=True, text=True, timeout=300)
     if out.returncode != 0 and "could not install" in out.stderr:
         pytest.skip(f"skipped: {out.stderr.strip().splitlines()[-1]}")
     try:
         assert out.returncode == 0, out.stderr
         host = out.stdout.strip().rpartition("DOCKER_HOST=")[2]
-        import pwd
-        import shutil
-
         home = Path(pwd.getpwnam(USER).pw_dir)
+        if os.environ.get(CHECKOUT):  # `make test ENGINE=rootless`: the user's checkout, set up by their suite
+            yield {"DOCKER_HOST": host, "repo": os.environ[CHECKOUT], "home": str(home)}
+            return
         repo = home / f"lab-{os.urandom(3).hex()}"
         root = SCRIPT.parents[1]
         shutil.copytree(root, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".env"))
         subprocess.run(["chown", "-R", f"{USER}:", str(repo)], check=True)
         yield {"DOCKER_HOST": host, "repo": repo, "home": str(home)}
     finally:  # the user, its engine, its images and its subuid range: nothing of it stays on the host
-        subprocess.run(["bash", str(SCRIPT), "purge", "rootless"], capture_output=True, timeout=300)
+        if repo:
+            shutil.rmtree(repo, ignore_errors=True)
+        if not running:
+            subprocess.run(["bash", str(SCRIPT), "purge", "rootless"], capture_output=True, timeout=300)
 
 
 def as_user(env: dict, *argv: str) -> subprocess.CompletedProcess:

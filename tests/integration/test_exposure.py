@@ -14,10 +14,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from lab import engine, enginefacts, harden, inventory, ports, stack, verify
+from lab import engine, enginefacts, harden, inventory, ports, verify
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
-from tests.integration.conftest import new_project, start, stop
 from tests.integration.engine_rules import for_project, without_engine_rules
 from tests.integration.names import container_names
 from tests.integration.on_podman import as_a_podman_host
@@ -285,24 +284,6 @@ def test_a_running_stack_is_left_as_it_was_when_an_unsafe_override_is_refused(la
     assert {
         v.name for v in engine.client().volumes.list(filters={"label": f"com.docker.compose.project={p.name}"})
     } == {f"{p.name}_redis-data", f"{p.name}_postgres-data"}
-
-
-def test_each_project_keeps_its_own_rules_and_down_removes_only_its_own(lab_stack, hardened):
-    needs_root()
-    a = lab_stack.project
-    mine = harden.tagged(a.name)
-    assert len(mine) == len(harden.network_rules(a.name, inventory.networks(a.name))) >= 1
-    b = new_project("labtest-side")
-    try:
-        start(b)
-        theirs = harden.tagged(b.name)
-        assert theirs and not set(map(str, theirs)) & set(map(str, mine))
-        stack.down(b, volumes=True)
-        assert harden.tagged(b.name) == []
-        assert harden.tagged(a.name) == mine
-        assert direct_failures(verify.run(a).checks) == []
-    finally:
-        stop(b)
 
 
 def test_a_stale_rule_of_the_project_is_pruned_when_its_rules_are_put_back(lab_stack, hardened):

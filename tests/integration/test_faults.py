@@ -87,37 +87,33 @@ def test_a_hung_service_is_reported_within_budget_and_resumed_by_up(faulty, serv
     assert f"resuming paused {service}" in resumed.stderr
 
 
-def test_two_thousand_writes_survive_down_up_and_kill_9(engine_ok):
+def test_two_thousand_writes_survive_down_up_and_kill_9(faulty):
     """1000 keys and 1000 items through the API; then `down` + `up`; then kill -9 of redis and postgres
-    and `up`: all 2000 are there (redis: AOF, appendfsync everysec; postgres: WAL)."""
-    p = new_project("labtest-durable")
-    try:
-        s = start(p)
-        api = s.env["API_URL"]
+    and `up`: all 2000 are there (redis: AOF, appendfsync everysec; postgres: WAL). The module's stack,
+    healed by the tests before (it is the last here): a stack of its own would only add a start."""
+    p, api = faulty.project, faulty.env["API_URL"]
 
-        def put(i):
-            with requests.Session() as http:
-                http.trust_env = False
-                assert http.put(f"{api}/kv/dur-{i}", json={"value": f"v{i}"}, timeout=10).status_code == 200
-                assert http.post(f"{api}/items", json={"name": f"dur-{i}"}, timeout=10).status_code == 201
+    def put(i):
+        with requests.Session() as http:
+            http.trust_env = False
+            assert http.put(f"{api}/kv/dur-{i}", json={"value": f"v{i}"}, timeout=10).status_code == 200
+            assert http.post(f"{api}/items", json={"name": f"dur-{i}"}, timeout=10).status_code == 201
 
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(put, range(1000)))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(put, range(1000)))
 
-        def count() -> tuple[int, int]:
-            env = connenv.settings(p, p.credentials())
-            keys = len(redis.Redis.from_url(env["REDIS_URL"]).keys("kv:dur-*"))
-            with psycopg.connect(env["DATABASE_URL"]) as conn:
-                items = conn.execute("SELECT count(*) FROM items WHERE name LIKE 'dur-%'").fetchone()[0]
-            return keys, items
+    def count() -> tuple[int, int]:
+        env = connenv.settings(p, p.credentials())
+        keys = len(redis.Redis.from_url(env["REDIS_URL"]).keys("kv:dur-*"))
+        with psycopg.connect(env["DATABASE_URL"]) as conn:
+            items = conn.execute("SELECT count(*) FROM items WHERE name LIKE 'dur-%'").fetchone()[0]
+        return keys, items
 
-        assert count() == (1000, 1000)
-        stack.down(p)
-        stack.up(p)
-        assert count() == (1000, 1000)
-        for service in ("redis", "postgres"):
-            subprocess.run(["docker", "kill", "-s", "KILL", container(p, service)], check=True, capture_output=True)
-        stack.up(p)
-        assert count() == (1000, 1000)
-    finally:
-        stop(p)
+    assert count() == (1000, 1000)
+    stack.down(p)
+    stack.up(p)
+    assert count() == (1000, 1000)
+    for service in ("redis", "postgres"):
+        subprocess.run(["docker", "kill", "-s", "KILL", container(p, service)], check=True, capture_output=True)
+    stack.up(p)
+    assert count() == (1000, 1000)

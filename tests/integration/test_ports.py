@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from lab import engine, errors, portplan, stack
+from lab import engine, errors, harden, inventory, portplan, stack
 from lab.readiness import probe_all
 from tests.integration.conftest import new_project, stop
 from tests.integration.names import container_names
@@ -105,26 +105,49 @@ def test_the_bind_race_names_the_holder_and_leaves_nothing(engine_ok, monkeypatc
             stop(p)
 
 
-def test_side_by_side_stacks_verify_independently(lab_stack):
+@pytest.fixture(scope="module")
+def beside(lab_stack):
+    """A second stack beside the session's, started as a user would (`lab up --dynamic-ports`): the tests
+    below share it, and the last one takes it down."""
     b = new_project("labtest-b")
     try:
         out = lab("up", "--project", b.name, "--dynamic-ports")
         assert out.returncode == 0, out.stdout + out.stderr
-        env = json.loads(lab("env", "--project", b.name, "--format", "json").stdout)
-        recorded = json.loads((b.state_dir / "state.json").read_text())["ports"]
-        assert all(49152 <= port <= 65535 for port in recorded.values())
-        assert env["API_URL"] == f"http://127.0.0.1:{recorded['api']}"
-        # Each recorded port is really b's: published by b's own container.
-        for service, port in recorded.items():
-            assert portplan.ports.container_publishing(port, "tcp") == (f"{b.name}-{service}-1", b.name)
-        for name in (b.name, lab_stack.project.name):
-            assert lab("verify", "--project", name).returncode == 0
-        assert lab("down", "--project", b.name, "--volumes").returncode == 0
-        assert container_names(b.name) == []
-        p = lab_stack.project
-        assert [r for r in probe_all(p.endpoints(), p.credentials()) if not r.ok] == []
+        yield b
     finally:
         stop(b)
+
+
+def test_side_by_side_stacks_verify_independently(lab_stack, beside):
+    b = beside
+    env = json.loads(lab("env", "--project", b.name, "--format", "json").stdout)
+    recorded = json.loads((b.state_dir / "state.json").read_text())["ports"]
+    assert all(49152 <= port <= 65535 for port in recorded.values())
+    assert env["API_URL"] == f"http://127.0.0.1:{recorded['api']}"
+    # Each recorded port is really b's: published by b's own container.
+    for service, port in recorded.items():
+        assert portplan.ports.container_publishing(port, "tcp") == (f"{b.name}-{service}-1", b.name)
+    for name in (b.name, lab_stack.project.name):
+        assert lab("verify", "--project", name).returncode == 0
+
+
+def test_each_project_keeps_its_own_rules(lab_stack, beside, hardened):
+    a = lab_stack.project
+    mine = harden.tagged(a.name)
+    assert len(mine) == len(harden.network_rules(a.name, inventory.networks(a.name))) >= 1
+    theirs = harden.tagged(beside.name)
+    assert theirs and not set(map(str, theirs)) & set(map(str, mine))
+
+
+def test_down_removes_only_its_own_stack_and_rules(lab_stack, beside):
+    a = lab_stack.project
+    mine = harden.tagged(a.name)
+    assert lab("down", "--project", beside.name, "--volumes").returncode == 0
+    assert container_names(beside.name) == []
+    assert harden.tagged(beside.name) == []
+    assert harden.tagged(a.name) == mine
+    assert [r for r in probe_all(a.endpoints(), a.credentials()) if not r.ok] == []
+    assert lab("verify", "--project", a.name).returncode == 0
 
 
 def test_doctor_passes_here_and_names_a_holder(engine_ok):
