@@ -229,9 +229,10 @@ def test_the_reference_stack_and_the_fixtures_from_the_wheel(venv, engine_ok, tm
     assert venv.written() == []
 
 
-def test_the_pre_commit_hook_tried_from_a_clone(source, tmp_path):
+def test_the_pre_commit_hook_tried_from_a_clone_fails_a_bad_file_and_passes_the_fixed_one(source, venv, tmp_path):
     """As a user tries a hook before adding it: try-repo installs it (lab and its dependencies, into a
-    temporary store each time, so once here) and runs it on their project."""
+    temporary store each time) and runs it on their project; `lab fix` repairs the file and the hook then
+    passes it."""
     src, _ = source
     project = tmp_path / "theirs"
     project.mkdir()
@@ -244,6 +245,11 @@ def test_the_pre_commit_hook_tried_from_a_clone(source, tmp_path):
     assert re.search(r"lab check \(compose ports on loopback only, no host escapes\)\.+Failed", flagged.stdout)
     assert "high LAB001 service web: tcp/8080->80" in flagged.stdout
     assert "lab check: 1 high, 1 medium in compose.yaml" in flagged.stdout
+    fixed = run([venv.lab, "fix", "--in-place", "--write"], cwd=project, env=user_env(tmp_path))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    subprocess.run(["git", "add", "compose.yaml"], cwd=project, check=True)
+    passed = run([BIN / "pre-commit", "try-repo", src, "lab-check", "--all-files"], cwd=project)
+    assert passed.returncode == 0, passed.stdout[-3000:]
 
 
 CALLER_WORKFLOW = """

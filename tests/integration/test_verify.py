@@ -15,7 +15,7 @@ from lab.catalogue import Endpoint
 from lab.compose_cli import Compose
 from lab.readiness import wait_until_ready
 from lab.verify import neighbour, static
-from tests.integration.conftest import new_project, start, stop
+from tests.integration.conftest import new_project, stop
 from tests.integration.engine_rules import for_project, without_engine_rules
 from tests.integration.names import container_names
 from tests.integration.on_podman import as_a_podman_host
@@ -89,16 +89,18 @@ services:
 
 
 @pytest.fixture(scope="module")
-def canary_stack(engine_ok, tmp_path_factory):
-    """The stack, then a canary on the wildcards added behind lab's back with plain compose
-    (`lab up` itself refuses such a file before starting anything)."""
-    p = new_project("labtest-canary")
+def canary_stack(lab_stack, tmp_path_factory):
+    """The session's stack, then a canary on the wildcards added behind lab's back with plain compose
+    (`lab up` itself refuses such a file before starting anything). The canary is removed after, and the
+    stack is as it was for the tests that follow."""
+    s = lab_stack
+    p = s.project
     v4, v6 = ports.pick_free(2, ("tcp", "udp"), p.hosts, low=20000, high=45000, avoid=set(p.ports.values()))
     override = tmp_path_factory.mktemp("canary") / "canary.yaml"
     override.write_text(CANARY.format(v4=v4, v6=v6))
+    kept = p.overrides
     try:
-        s = start(p)
-        p.overrides = [override]
+        p.overrides = [*kept, override]
         stack.compose_for(p).run("up", "--detach", "--no-build", "--pull", "never", "canary")
         if engine.kind().podman:
             # Podman 4.3's netavark writes the DNAT of an explicit 0.0.0.0 as `-d 0.0.0.0/32`, which matches
@@ -112,7 +114,8 @@ def canary_stack(engine_ok, tmp_path_factory):
             )
         yield s, v4, v6
     finally:
-        stop(p)
+        stack.compose_for(p).run("rm", "--stop", "--force", "canary")
+        p.overrides = kept
 
 
 def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_hardening(canary_stack):
