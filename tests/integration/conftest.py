@@ -44,7 +44,7 @@ def remove_leftovers(now: float | None = None, prefix: str = PREFIX) -> list[str
     label = "com.docker.compose.project"
     now = now or time.time()
     ages: dict[str, float] = {}
-    for c in cli.containers.list(all=True, filters={"label": label}):
+    for c in cli.containers.list(all=True, filters={"label": label}, ignore_removed=True):
         name = c.labels.get(label, "")
         if name.startswith(prefix):
             created = datetime.fromisoformat(c.attrs["Created"][:19]).replace(tzinfo=UTC).timestamp()
@@ -52,7 +52,7 @@ def remove_leftovers(now: float | None = None, prefix: str = PREFIX) -> list[str
     stale = sorted(n for n, age in ages.items() if age > STALE)
     for name in stale:
         mine = {"label": f"{label}={name}"}
-        for c in cli.containers.list(all=True, filters=mine):
+        for c in cli.containers.list(all=True, filters=mine, ignore_removed=True):
             c.remove(force=True)
         for n in cli.networks.list(filters=mine):
             n.remove()
