@@ -114,7 +114,10 @@ def _may_replace(target: Path, force: bool) -> None:
 def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = None, force: bool = False) -> Plan:
     from lab import check
 
-    found, sources = check.run(loaded)
+    if loaded.sources is None:
+        loaded.sources = locate.Sources(loaded.files, loaded.directory)
+    judged, sources = check.judge(loaded), loaded.sources
+    found = [i for i in judged if i.counts]
     ipv6 = hostnet.has_ipv6_loopback()
     # What the rule set marks fixable (`Rule.fixable`) is repaired by what its findings point at: a
     # published port is put on loopback, a network gets loopback as its default host binding.
@@ -135,7 +138,7 @@ def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = No
         if target in loaded.files:
             loaded = _without(loaded, target)  # a second run regenerates the override from the user's files
             return plan(loaded, in_place, output, force)
-        text, count = _override(loaded, sources, bad_ports, networks, ipv6)
+        text, count = _override(loaded, sources, bad_ports, networks, ipv6, _kept_comments(judged))
         texts = {target: text} if text else {}
     before = {path: path.read_text() if path.is_file() else "" for path in texts}
     result = Plan(loaded, texts, before, count, networks, left, in_place, ipv6, fixing={f.fingerprint for f in fixable})
@@ -234,8 +237,27 @@ def _flow(mapping: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in mapping.items()) + "}"
 
 
+def _kept_comments(judged: list[Located]) -> dict[tuple[str, str], str]:
+    """A port the user suppressed on its line stays as it is — and the override's copy of it (the last
+    file, where `lab check` then finds it) carries the same `# lab: ignore[…]`, so it stays suppressed."""
+    rules_for: dict[tuple[str, str], dict[str, str]] = {}
+    for item in judged:
+        s, f = item.suppressed, item.finding
+        if s and s.kind == "inSource" and f.port is not None:
+            rules_for.setdefault((f.service, json.dumps(f.port, sort_keys=True)), {})[f.rule] = s.justification
+    return {
+        key: f"  # lab: ignore[{', '.join(sorted(found))}] {'; '.join(dict.fromkeys(found.values()))}"
+        for key, found in rules_for.items()
+    }
+
+
 def _override(
-    loaded: loader.Loaded, sources: locate.Sources, bad: set[tuple[str, str]], networks: list[str], ipv6: bool
+    loaded: loader.Loaded,
+    sources: locate.Sources,
+    bad: set[tuple[str, str]],
+    networks: list[str],
+    ipv6: bool,
+    kept: dict[tuple[str, str], str] | None = None,
 ) -> tuple[str, int]:
     lines, count = [HEADER.rstrip("\n")], 0
     services = {name for name, _ in bad}
@@ -246,7 +268,10 @@ def _override(
         fixed = _fixed_ports(name, svc, sources, bad, ipv6)
         count += sum(1 for port in svc.get("ports") or [] if (name, json.dumps(p.summary(port), sort_keys=True)) in bad)
         lines += [f"  {_key(name)}:", "    ports: !override"]
-        lines += [f"      - {_flow(port)}" for port in fixed]
+        lines += [
+            f"      - {_flow(port)}{(kept or {}).get((name, json.dumps(p.summary(port), sort_keys=True)), '')}"
+            for port in fixed
+        ]
     if networks:
         lines.append("networks:")
         for key in networks:

@@ -82,8 +82,13 @@ def test_fix_leaves_a_suppressed_port_as_it_is(project):
     out = lab("fix", "--write", cwd=root)
     assert out.returncode == 0, out.stderr
     override = (root / "compose.loopback.yaml").read_text()
-    assert '{mode: "ingress", target: 80, published: "8080", protocol: "tcp"}' in override
+    kept = '{mode: "ingress", target: 80, published: "8080", protocol: "tcp"}'
+    assert f"{kept}  # lab: ignore[LAB001] the demo is for phones on this Wi-Fi\n" in override
     assert 'target: 70, published: "7070", protocol: "tcp", host_ip: "127.0.0.1"' in override
+    # The override is the last file, where the kept ports are now found: they stay suppressed there.
+    both = lab("check", "-f", "compose.yaml", "-f", "compose.loopback.yaml", "--format", "json", cwd=root)
+    assert both.returncode == 0, both.stdout
+    assert all(f["suppressed"] for f in findings(both) if f["rule"] == "LAB001")
 
 
 def test_the_baseline_survives_lines_moving_and_fails_only_on_new_findings(project):
