@@ -19,7 +19,7 @@ RULE = Rule(
     HIGH,
     "a port published on every interface (no host IP, 0.0.0.0 or ::)",
     "publish on loopback: `127.0.0.1:HOST:CONTAINER` (and `[::1]:HOST:CONTAINER`), or `lab fix`",
-    ("compose-lint CL-0005", "dclint DCL005 (no-unbound-port-interfaces)", "CIS Docker Benchmark 5.13"),
+    ("compose-lint CL-0005", "dclint no-unbound-port-interfaces", "CIS Docker Benchmark 5.13"),
     fixable=True,
 )
 

@@ -13,7 +13,7 @@ RULE = Rule(
     HIGH,
     "privileged: true",
     "drop `privileged`; add only the capability or device it needs",
-    ("compose-lint CL-0002", "dclint DCL (no-privileged)", "CIS Docker Benchmark 5.4"),
+    ("compose-lint CL-0002", "CIS Docker Benchmark 5.4"),
 )
 
 

@@ -17,7 +17,7 @@ RULE = Rule(
     HIGH,
     "a capability beyond Docker's defaults (SYS_ADMIN, NET_ADMIN, SYS_MODULE, SYS_PTRACE, DAC_READ_SEARCH, ALL, …)",
     "drop it from `cap_add`; keep `cap_drop: [ALL]` and add back only what the process needs",
-    ("compose-lint CL-0011, CL-0024, CL-0027, CL-0028, CL-0029, CL-0030", "CIS Docker Benchmark 5.4"),
+    ("compose-lint CL-0011, CL-0024, CL-0027, CL-0028, CL-0029, CL-0030", "CIS Docker Benchmark 5.3"),
 )
 
 _HIGH = {
