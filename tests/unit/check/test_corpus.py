@@ -190,6 +190,12 @@ networks:
 }
 
 
+# The hardening and supply-chain rules fire on nearly every service of this corpus (no cap_drop, no
+# limits, untagged images); the cases here are about ports and host escapes, and those rules' lines are
+# tested in tests/unit/rules/test_new_rules.py.
+HARDENING = {f"LAB{n:03d}" for n in range(16, 29)} - {"LAB021"}
+
+
 def findings(cwd, args):
     out = lab("check", *args, "--format", "json", cwd=cwd)
     assert out.returncode in (0, 1), out.stderr
@@ -201,7 +207,7 @@ def test_each_finding_is_named_with_its_file_and_line(project, case):
     files, args, expected = CORPUS[case]
     root = project(files)
     code, doc = findings(root, args)
-    got = {(f["rule"], f["service"], f["file"], f["line"]) for f in doc["findings"]}
+    got = {(f["rule"], f["service"], f["file"], f["line"]) for f in doc["findings"] if f["rule"] not in HARDENING}
     assert got == expected
     assert code == (1 if any(f["severity"] == "high" for f in doc["findings"]) else 0)
 
