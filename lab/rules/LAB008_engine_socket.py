@@ -1,5 +1,9 @@
 """The engine's control socket mounted into a container (Docker, Podman, containerd, CRI-O), or the run
-directory that holds it: whoever talks to it starts a privileged container — root on the host."""
+directory that holds it: whoever talks to it starts a privileged container — root on the host.
+
+A mount of `/` or `/var` holds the socket too (binds are recursive, and connecting to a socket needs no
+write access, so `:ro` does not help): flagged here as well as by LAB009, as compose-lint's CL-0001 does
+(node-exporter's `/:/rootfs:ro`)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ RULE = Rule(
 )
 
 SOCKETS = ("docker.sock", "podman.sock", "containerd.sock", "crio.sock", "dockershim.sock")
+ABOVE = ("/", "/var")  # hold /var/run (and /run, when it is a directory of /)
 RUN_DIRS = ("/run", "/var/run", "/run/docker", "/var/run/docker", "/run/podman", "/run/containerd", "/run/crio")
 
 
@@ -26,10 +31,20 @@ def is_engine_socket(source: str) -> bool:
     return path.name in SOCKETS or str(path) in RUN_DIRS
 
 
+def holds_engine_socket(source: str) -> bool:
+    """The socket itself, its run directory, or a directory above that (`/`, `/var`)."""
+    path = str(PurePosixPath(source)) if source else ""
+    return is_engine_socket(source) or path in ABOVE
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     for name, svc in ctx.services():
         for mount in svc.get("volumes") or []:
-            if isinstance(mount, dict) and mount.get("type") == "bind" and is_engine_socket(mount.get("source") or ""):
+            if (
+                isinstance(mount, dict)
+                and mount.get("type") == "bind"
+                and holds_engine_socket(mount.get("source") or "")
+            ):
                 source = mount["source"]
                 yield Finding(
                     RULE.id,

@@ -25,8 +25,6 @@ RULE = Rule(
 
 def check(ctx: Context) -> Iterator[Finding]:
     for name, svc in ctx.services():
-        if svc.get("privileged"):
-            continue  # LAB006 says more, and dropping changes nothing there
         if "ALL" not in {normal(c) for c in svc.get("cap_drop") or []}:
             yield Finding(
                 RULE.id,

@@ -36,5 +36,5 @@ def check(ctx: Context) -> Iterator[Finding]:
                     "a writable path where dropped binaries can run",
                     RULE.fix,
                     anchor=("services", name, "tmpfs"),
-                    item=entry,
+                    item=path,  # a path: located like a bind source ("/tmp" in "/tmp:exec")
                 )

@@ -179,6 +179,7 @@ networks:
             ("LAB004", "agent", "compose.yaml", 3),
             ("LAB007", "agent", "compose.yaml", 7),
             ("LAB008", "agent", "compose.yaml", 9),
+            ("LAB008", "agent", "compose.yaml", 10),  # / holds the socket
             ("LAB009", "agent", "compose.yaml", 10),
             ("LAB009", "agent", "compose.yaml", 11),
             ("LAB010", "agent", "compose.yaml", 14),
