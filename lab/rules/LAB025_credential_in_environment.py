@@ -43,6 +43,8 @@ _KNOB = re.compile(
 )
 _QUANTITY = re.compile(r"^\d+(\.\d+)?(ms|s|m|h|d)?$", re.I)
 _MYSQL = {"mysql", "mysqladmin", "mysqldump", "mysqlcheck", "mysqlshow", "mysqlsh", "mariadb", "mariadb-dump"}
+# Every argument list that can hold a credential says one of these; the rest are not split at all.
+_HINT = re.compile(r"PASS|PWD|TOKEN|SECRET|KEY|CREDENTIAL|SALT|DSN|MASTERAUTH|-p", re.I)
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _FLAG = re.compile(r"^-{1,2}([A-Za-z][A-Za-z0-9_.-]*)(?:=(.*))?$", re.S)
 
@@ -72,6 +74,8 @@ def literal(value: Any) -> bool:
 def _tokens(value: Any, healthcheck: bool = False) -> list[str]:
     """An argument list as the program sees it; `sh -c "…"` and CMD-SHELL payloads split again."""
     items = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+    if not _HINT.search(" ".join(str(x) for x in items)):
+        return []
     if isinstance(value, str):
         items = _split(value)
     out: list[str] = []
