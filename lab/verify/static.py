@@ -23,7 +23,7 @@ def audit_config(config: dict, project: str) -> list[Check]:
             f.value if f.safe else f"{f.value} ({f.detail})" + ("" if f.severity == rules.HIGH else f" [{f.severity}]"),
         )
         for f in rules.audit(config, project)
-        if f.ok or f.severity != rules.LOW
+        if f.safe or f.severity != rules.LOW
     ]
 
 

@@ -96,7 +96,8 @@ def test_the_baseline_survives_lines_moving_and_fails_only_on_new_findings(proje
     write = lab("check", "--write-baseline", "lab-baseline.json", cwd=root)
     assert write.returncode == 0 and "written to lab-baseline.json" in write.stderr
     assert lab("check", "--baseline", "lab-baseline.json", cwd=root).returncode == 0
-    moved = EXPOSED.replace("services:\n", "# a comment\n\nservices:\n  cache:\n    image: redis\n")
+    # Lines move, nothing else: a new service would bring findings of its own (an untagged image, LAB017).
+    moved = EXPOSED.replace("services:\n", "# a comment\n\nx-owner:\n  team: ops\nservices:\n")
     (root / "compose.yaml").write_text(moved)
     still = lab("check", "--baseline", "lab-baseline.json", "--format", "json", cwd=root)
     assert still.returncode == 0 and {f["baseline"] for f in findings(still) if not f["suppressed"]} == {"unchanged"}

@@ -18,11 +18,11 @@ HARDENED = {
 def fired(rule, **svc):
     """The findings of one rule on a hardened service changed by `svc` (None removes a key)."""
     service = {k: v for k, v in {**HARDENED, **svc}.items() if v is not None}
-    return [f for f in audit({"services": {"app": service}}, "p") if f.rule == rule and not f.ok]
+    return [f for f in audit({"services": {"app": service}}, "p") if f.rule == rule and not f.safe]
 
 
 def test_the_hardened_service_has_no_finding():
-    assert [f.rule for f in audit({"services": {"app": HARDENED}}, "p") if not f.ok] == []
+    assert [f.rule for f in audit({"services": {"app": HARDENED}}, "p") if not f.safe] == []
 
 
 CASES = [
