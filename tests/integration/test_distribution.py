@@ -4,8 +4,9 @@ The wheel is built once (sdist, then the wheel from the sdist: what PyPI would g
 checkout's files in another folder, and installed once into a fresh venv there. From that venv, in empty
 folders of their own: `lab check` on a foreign project, the reference stack (`lab up`, a foreign project's
 own pytest run with `redis_url` and `database_url`, `lab verify`, `lab down`), and nothing written under
-site-packages. The same copy, as a git repository, is the pre-commit hook's repo (`pre-commit try-repo`)
-and the Action a foreign repository uses as `uses: OWNER/REPO@SHA`, run by act.
+site-packages. The same copy, as a git repository, is the Action a foreign repository uses as
+`uses: OWNER/REPO@SHA`, run by act. The pre-commit hook is tried from a copy in another folder by the unit
+suite (tests/unit/check: `pre-commit try-repo`, a bad file then the fixed one), which runs beside this one.
 """
 
 from __future__ import annotations
@@ -227,29 +228,6 @@ def test_the_reference_stack_and_the_fixtures_from_the_wheel(venv, engine_ok, tm
     assert container_names(name) == []
     assert list(empty.iterdir()) == []
     assert venv.written() == []
-
-
-def test_the_pre_commit_hook_tried_from_a_clone_fails_a_bad_file_and_passes_the_fixed_one(source, venv, tmp_path):
-    """As a user tries a hook before adding it: try-repo installs it (lab and its dependencies, into a
-    temporary store each time) and runs it on their project; `lab fix` repairs the file and the hook then
-    passes it."""
-    src, _ = source
-    project = tmp_path / "theirs"
-    project.mkdir()
-    (project / "compose.yaml").write_text(WILDCARD)
-    git_repo(project)
-    start = time.monotonic()
-    flagged = run([BIN / "pre-commit", "try-repo", src, "lab-check", "--all-files"], cwd=project)
-    print(f"\npre-commit try-repo (the hook's install and one run) in {time.monotonic() - start:.1f} s")
-    assert flagged.returncode == 1, flagged.stdout[-3000:]
-    assert re.search(r"lab check \(compose ports on loopback only, no host escapes\)\.+Failed", flagged.stdout)
-    assert "high LAB001 service web: tcp/8080->80" in flagged.stdout
-    assert "lab check: 1 high, 1 medium in compose.yaml" in flagged.stdout
-    fixed = run([venv.lab, "fix", "--in-place", "--write"], cwd=project, env=user_env(tmp_path))
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    subprocess.run(["git", "add", "compose.yaml"], cwd=project, check=True)
-    passed = run([BIN / "pre-commit", "try-repo", src, "lab-check", "--all-files"], cwd=project)
-    assert passed.returncode == 0, passed.stdout[-3000:]
 
 
 CALLER_WORKFLOW = """

@@ -4,11 +4,17 @@ bad input (one line, exit 2, nothing written) and the pre-commit hook run by the
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.unit.check.conftest import lab, sarif_errors
 
+REPO = Path(__file__).resolve().parents[3]
 EXPOSED = 'services:\n  web:\n    image: nginx\n    ports: ["8080:80"]\n    cap_add: [SYS_PTRACE]\n'
 
 
@@ -92,3 +98,51 @@ def test_a_missing_service_env_file_is_checked_without_it_and_said(project):
     out = lab("check", cwd=root)
     assert out.returncode == 1 and "LAB001" in out.stdout
     assert "env file" in out.stdout and "checked without" in out.stdout
+
+
+def hook_repo(tmp_path: Path) -> Path:
+    """This repository's hook as a git repository of its own in another folder, as a user's clone of it
+    (a checkout CI runs in may have no .git)."""
+    repo = tmp_path / "hook"
+    repo.mkdir()
+    for name in (".pre-commit-hooks.yaml", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, repo / name)
+    shutil.copytree(REPO / "lab", repo / "lab", ignore=shutil.ignore_patterns("__pycache__"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "hook"], check=True)
+    return repo
+
+
+def test_the_pre_commit_hook_fails_a_bad_file_and_passes_the_fixed_one(tmp_path):
+    """The real pre-commit installs this repository's hook (try-repo) into its own environment."""
+    pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
+    hooks = hook_repo(tmp_path)
+    repo = tmp_path / "user"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (repo / "compose.yaml").write_text(EXPOSED.replace("    cap_add: [SYS_PTRACE]\n", ""))
+    subprocess.run([*git, "add", "compose.yaml"], check=True)
+    env = {"PRE_COMMIT_HOME": str(tmp_path / "cache"), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    env = {**__import__("os").environ, **env}
+
+    def hook() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [pre_commit, "try-repo", str(hooks), "lab-check", "--all-files"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+
+    bad = hook()
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert re.search(r"lab check \(compose ports on loopback only, no host escapes\)\.+Failed", bad.stdout)
+    assert "high LAB001 service web: tcp/8080->80" in bad.stdout
+    assert lab("fix", "--in-place", "--write", cwd=repo).returncode == 0
+    subprocess.run([*git, "add", "compose.yaml"], check=True)
+    good = hook()
+    assert good.returncode == 0, good.stdout + good.stderr
