@@ -487,7 +487,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and its plots")
 
     p = add(
-        "check", cmd_check, "audit any Compose project's effective config: exposure and host escapes", project=False
+        "check",
+        cmd_check,
+        "audit any Compose project's effective config: exposure, host escapes, credentials, hardening",
+        project=False,
     )
     _project_files(p)
     p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
