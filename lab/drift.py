@@ -14,15 +14,19 @@ from lab import caps, inventory
 from lab.inventory import SERVICE_LABEL
 
 
-def differences(declared: dict[str, Any], host: dict[str, Any]) -> list[str]:
-    """What a container's HostConfig says that its service's effective config does not (words per key)."""
+def differences(declared: dict[str, Any], host: dict[str, Any], bounding: frozenset[str] | None = None) -> list[str]:
+    """What a container's HostConfig says that its service's effective config does not (words per key);
+    `bounding`: its PID 1's capabilities from the kernel, which outweigh the engine's lists (caps.py)."""
     found = []
     restart = declared.get("restart") or "no"
     live_restart = (host.get("RestartPolicy") or {}).get("Name") or "no"
     if restart != live_restart:
         found.append(f"restart policy {live_restart} (declared {restart})")
     want = caps.kept(declared.get("cap_add"), declared.get("cap_drop"))
-    live = caps.kept(host.get("CapAdd"), host.get("CapDrop"))
+    if bounding is None or host.get("Privileged"):  # privileged: every capability, whatever the lists say
+        live = caps.kept(host.get("CapAdd"), host.get("CapDrop"))
+    else:
+        live = bounding
     if want != live:
         found.append(f"capabilities {', '.join(sorted(live)) or 'none'} (declared {', '.join(sorted(want)) or 'none'})")
     checks = (
@@ -47,7 +51,8 @@ def drifted(config: dict[str, Any], project: str, listed: list | None = None) ->
     for c in inventory.services(running):
         service = c.labels.get(SERVICE_LABEL, "")
         if service in services:
-            diff = differences(services[service], c.attrs.get("HostConfig") or {})
+            pid = int((c.attrs.get("State") or {}).get("Pid") or 0)
+            diff = differences(services[service], c.attrs.get("HostConfig") or {}, caps.of_process(pid))
             if diff:
                 out[service] = diff
     return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import docker
 
-from lab import engine, hostnet, podman
+from lab import caps, engine, hostnet, podman
 from lab.compose_cli import ContainerState, Publisher
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -200,6 +200,7 @@ class Lockdown:
     # adds to any read-only container, so what the project declared is for its compose file to say.
     writable: tuple[str, ...] | None = ()
     mounts: tuple[str, ...] = ()
+    bounding: frozenset[str] | None = None  # PID 1's bounding set from the kernel (None: unreadable)
 
 
 def _pid1(pid: int) -> tuple[int | None, int | None]:
@@ -276,6 +277,7 @@ def lockdown(project: str) -> list[Lockdown]:
                 (host.get("RestartPolicy") or {}).get("Name") or "no",
                 _writable(pid),
                 tuple(sorted(mounts - {""})),
+                caps.of_process(pid),
             )
         )
     return sorted(out, key=lambda x: x.container)

@@ -15,7 +15,9 @@ LIMITS = ("[5.11]", "[5.12]", "[5.29]")  # what an engine without cgroups cannot
 
 def problems(c: Lockdown, allowed: set[str]) -> list[str]:
     found = []
-    extra = caps.kept(c.cap_add, c.cap_drop) - allowed  # the set kept, however the engine lists it
+    # the set kept: the kernel's word where PID 1 can be read, else however the engine lists it
+    known = c.bounding is not None and not c.privileged
+    extra = (c.bounding if known else caps.kept(c.cap_add, c.cap_drop)) - allowed
     if extra >= caps.DEFAULT - allowed:
         found.append("capabilities not dropped (cap_drop: ALL) [5.4]")
         extra -= caps.DEFAULT

@@ -59,3 +59,19 @@ def test_the_same_capabilities_written_podmans_way_are_no_drift():
     assert differences(DECLARED, {**LIVE, **kept_more}) == [
         "capabilities AUDIT_WRITE, CHOWN, SETUID (declared CHOWN, SETUID)"
     ]
+
+
+def test_the_kernel_s_bounding_set_outweighs_an_engine_s_lists():
+    """Podman 5 lists drops against its own smaller default set (no AUDIT_WRITE, MKNOD, NET_RAW): read
+    against Docker's, a `cap_drop: [ALL]` container looked as if it kept those three (seen on 5.8.6)."""
+    import os
+
+    from lab import caps
+
+    declared = {"cap_drop": ["ALL"], "cap_add": ["CHOWN"]}
+    dropped = "DAC_OVERRIDE FOWNER FSETID KILL NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID SYS_CHROOT"
+    podman5 = {"CapAdd": [], "CapDrop": [f"CAP_{c}" for c in dropped.split()]}
+    assert differences(declared, podman5) != []  # the lists alone mislead
+    assert differences(declared, podman5, caps.from_mask(0x1)) == []  # CapBnd 0x1: CHOWN only
+    assert caps.from_mask(0x20000000 | 0x2000 | 0x8000000) == {"AUDIT_WRITE", "NET_RAW", "MKNOD"}
+    assert caps.of_process(os.getpid()) is not None and caps.of_process(0) is None
