@@ -97,7 +97,10 @@ class RawDrop:
 
     def describe(self) -> str:
         who = {"lab": "lab's rule", "engine": "the engine's own rule"}.get(self.owner, "a rule")
-        return f"{who} `{self.tool} -t raw {self.text}`"
+        spared = f" ! -i {self.not_from}" if self.not_from else ""
+        proto = f" -p {self.protocol}" if self.protocol else ""
+        port = f" --dport {self.port}" if self.port is not None else ""
+        return f"{who} `{self.tool} -t raw -d {self.destination}{spared}{proto}{port} -j DROP`"
 
     def drops(self, host: str, port: int, protocol: str, interface: str) -> bool:
         """Would a packet to host:port/protocol arriving on `interface` meet this DROP?"""

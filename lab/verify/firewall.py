@@ -55,8 +55,8 @@ def check(project: str, probe: Probe) -> list[Check]:
 
 
 def _counted(guarded: list[Attempt]) -> str:
-    ours = sum(a.counted for a in guarded if a.closed_by.startswith("lab's"))
-    return f"; counted {ours} of the probe's packets" if ours else ""
+    ours = max((a.counted for a in guarded if a.closed_by.startswith("lab's")), default=0)  # one rule's counter
+    return f"; it dropped {ours} of the probe's packets" if ours else ""
 
 
 def _behind(rule: harden.Rule, engine_rules: list[enginefacts.RawDrop]) -> str:
@@ -66,7 +66,7 @@ def _behind(rule: harden.Rule, engine_rules: list[enginefacts.RawDrop]) -> str:
     ]
     if mine:
         return f"; the engine's own rules behind it: {len(mine)}"
-    return "; no rule of the engine's behind it (only the engine restores those)"
+    return "; none of the engine's own behind it"
 
 
 def _closers(guarded: list[Attempt]) -> str:

@@ -57,7 +57,7 @@ class Attempt:
     service: str = ""  # direct tries: whose address
     container: str = ""
     closed_by: str = ""  # a drop: the raw-table rule a packet meets first (the first DROP wins), described
-    counted: int = 0  # packets that rule counted while the probe ran (0: not seen counting)
+    counted: int = 0  # packets that rule counted while the whole probe ran (0: not seen counting)
     behind: tuple[str, ...] = ()  # the other DROPs that would have taken it, in order (the engine's own)
 
     @property

@@ -48,10 +48,9 @@ def test_a_probe_drop_names_the_rule_that_counted_it_and_what_stands_behind():
     after = table([line.replace("-c 7 420", "-c 9 540") for line in DOCKER28])
     r = {"host": "127.0.0.1", "port": 6379, "protocol": "tcp", "via": "127.0.0.1 routed via host"}
     [a] = neighbour.attributed([{**r, "outcome": "dropped", "detail": "no answer"}], "labh1", before, after)
-    assert a.closed_by.startswith("lab's rule `iptables -t raw PREROUTING -d 127.0.0.0/8")
+    assert a.closed_by == "lab's rule `iptables -t raw -d 127.0.0.0/8 ! -i lo -j DROP`"
     assert a.counted == 2
-    assert a.behind == ("the engine's own rule `iptables -t raw PREROUTING -d 127.0.0.1/32 '!' -i lo -p tcp -m tcp"
-                        " --dport 6379 -j DROP`",)  # fmt: skip
+    assert a.behind == ("the engine's own rule `iptables -t raw -d 127.0.0.1/32 ! -i lo -p tcp --dport 6379 -j DROP`",)
     [open_] = neighbour.attributed([{**r, "outcome": "open", "detail": "PONG"}], "labh1", before, after)
     assert open_.closed_by == "" and open_.reached
 
