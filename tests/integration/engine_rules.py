@@ -43,3 +43,10 @@ def for_project(project: str) -> Callable[[enginefacts.RawDrop], bool]:
         return any(addr.within(host, s) for s in subnets)
 
     return match
+
+
+def drops_unpublished(project: str) -> bool:
+    """Does the engine's filter table drop what reaches a project bridge from elsewhere and no published-port
+    ACCEPT let through (`-A DOCKER ! -i br-X -o br-X -j DROP`, Docker 28's moby#48724)? Read from the table."""
+    listed = harden.xtables("iptables", "-S", "DOCKER", table="filter").stdout.splitlines()
+    return any(f"-A DOCKER ! -i {net.bridge} -o {net.bridge} -j DROP" in listed for net in inventory.networks(project))

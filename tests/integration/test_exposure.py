@@ -17,7 +17,7 @@ import pytest
 from lab import engine, enginefacts, harden, inventory, ports, verify
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
-from tests.integration.engine_rules import for_project, without_engine_rules
+from tests.integration.engine_rules import drops_unpublished, for_project, without_engine_rules
 from tests.integration.names import container_names
 from tests.integration.on_podman import as_a_podman_host
 
@@ -192,7 +192,11 @@ def test_with_forward_policy_accept_an_unpublished_port_is_reached_until_hardene
         unhardened = direct_failures(probe(canary))
         harden.apply(harden.wanted(canary))
         hardened = direct_failures(probe(canary))
-    assert set(canary_targets(canary, "hidden")) <= set(unhardened)
+    hidden = set(canary_targets(canary, "hidden"))
+    if drops_unpublished(canary):  # the engine's filter table drops unpublished ports itself (Docker 28)
+        assert not hidden & set(unhardened)
+    else:
+        assert hidden <= set(unhardened)
     assert hardened == []
 
 
