@@ -38,3 +38,11 @@ def as_a_podman_host(project: str | None) -> Iterator[None]:
     finally:
         left = [r for r in rules if subprocess.run(["iptables", "-w", "5", "-D", *r]).returncode != 0]
         assert left == [], f"stand-in ACCEPT rules left behind: {left}"
+
+
+def wildcard_dnat_matches_nothing(port: int) -> bool:
+    """Does the engine's NAT for an explicit 0.0.0.0 on `port` match no packet? Podman 4.3's netavark writes it
+    as `-d 0.0.0.0/32` (iptables); Podman 5's nftables rule has no address match, and Docker's none either.
+    Read from the nat table, never decided by the engine's name or version."""
+    listed = subprocess.run(["iptables", "-w", "5", "-t", "nat", "-S"], capture_output=True, text=True).stdout
+    return any("-d 0.0.0.0/32" in line and f"--dport {port} " in line for line in listed.splitlines())
