@@ -36,7 +36,7 @@ def _refuse(loaded: load.Loaded, found: list[check.Located], fixing: bool) -> No
         error = UnsafeConfig(first.finding.line() + where, len(high) - 1, [str(f) for f in loaded.files])
         error.hint = (
             "`lab check` lists them; what lab cannot fix needs a change to the file"
-            if fixing
+            if fixing or not any(i.finding.rule in rules.FIXABLE for i in high)
             else "`lab up --fix` republishes the ports on loopback (nothing else changes); `lab check` lists them"
         )
         raise error
