@@ -503,9 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("fix", cmd_fix, "the least change that publishes every port on loopback only", project=False)
     _project_files(p)
-    how = p.add_mutually_exclusive_group()
-    how.add_argument("--write", action="store_true", help="write it (default: print the diff, write nothing)")
-    how.add_argument("--diff", action="store_true", help="print the diff and write nothing (the default)")
+    p.add_argument("--write", action="store_true", help="write it (default: print the diff, write nothing)")
     p.add_argument("--output", type=Path, metavar="FILE", help="the override to write (default: compose.loopback.yaml)")
     p.add_argument("--in-place", action="store_true", help="edit the compose files themselves, comments kept")
     p.add_argument("--force", action="store_true", help="replace an existing override that `lab fix` did not write")

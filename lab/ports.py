@@ -186,11 +186,6 @@ def publishers() -> dict[tuple[int, str], tuple[str, str]]:
     return found
 
 
-def container_publishing(port: int, protocol: str) -> tuple[str, str] | None:
-    """(container name, compose project) of a container publishing host `port`, if any."""
-    return publishers().get((port, protocol))
-
-
 def who(h: Holder, behind: dict[tuple[int, str], tuple[str, str]] | None = None) -> str:
     """The holder in words: the process, and the container behind an engine's port holder (looked up in
     `behind`, `publishers()` when the caller has read it already)."""

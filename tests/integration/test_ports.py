@@ -125,8 +125,9 @@ def test_side_by_side_stacks_verify_independently(lab_stack, beside):
     assert all(49152 <= port <= 65535 for port in recorded.values())
     assert env["API_URL"] == f"http://127.0.0.1:{recorded['api']}"
     # Each recorded port is really b's: published by b's own container.
+    behind = portplan.ports.publishers()
     for service, port in recorded.items():
-        assert portplan.ports.container_publishing(port, "tcp") == (f"{b.name}-{service}-1", b.name)
+        assert behind[(port, "tcp")] == (f"{b.name}-{service}-1", b.name)
     for name in (b.name, lab_stack.project.name):
         assert lab("verify", "--project", name).returncode == 0
 

@@ -255,9 +255,9 @@ def test_in_place_keeps_comments_and_writes_both_loopbacks(project):
     assert lab("check", cwd=root).returncode == 0
 
 
-def test_diff_writes_nothing_and_check_fails_until_fixed(project):
+def test_fix_without_write_prints_the_diff_writes_nothing_and_check_fails_until_fixed(project):
     root = project({"compose.yaml": 'services:\n  web:\n    image: nginx\n    ports: ["8080:80"]\n'})
-    out = lab("fix", "--diff", cwd=root)
+    out = lab("fix", cwd=root)
     assert out.returncode == 0 and "+++ compose.loopback.yaml" in out.stdout and "!override" in out.stdout
     assert sorted(p.name for p in root.iterdir()) == ["compose.yaml"]
     assert lab("check", cwd=root).returncode == 1
