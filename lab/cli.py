@@ -151,16 +151,18 @@ def _up_files(args: argparse.Namespace) -> int:
 
 
 def _print_verify(report: verify.Report, failing_only: bool = False, took: float | None = None) -> None:
-    counts = {s: sum(c.status == s for c in report.checks) for s in ("pass", "fail", "warn", "skip")}
-    shown = [c for c in report.checks if c.status != "pass"] if failing_only else report.checks
+    from lab.verify.checks import Status
+
+    counts = {s: sum(c.status == s for c in report.checks) for s in Status}
+    shown = [c for c in report.checks if c.status != Status.PASS] if failing_only else report.checks
     if shown:
         print(table(["check", "target", "status", "detail"], [(c.name, c.target, c.status, c.detail) for c in shown]))
     timing = f" in {took:.2f} s" if took is not None else ""
     print(
         f"verify {'OK' if report.ok else 'FAILED'}: {len(report.checks)} checks; "
-        f"{counts['pass']} pass, {counts['fail']} fail, "
-        + (f"{counts['warn']} warn, " if counts["warn"] else "")
-        + f"{counts['skip']} skipped{timing}"
+        f"{counts[Status.PASS]} pass, {counts[Status.FAIL]} fail, "
+        + (f"{counts[Status.WARN]} warn, " if counts[Status.WARN] else "")
+        + f"{counts[Status.SKIP]} skipped{timing}"
     )
 
 
@@ -215,14 +217,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     own = foreign.owned(project)
     rows = stack.status(project) if own else foreign.status(project)
     if args.json:
-        print(json.dumps({"project": args.project, "services": [r.__dict__ for r in rows]}, indent=2))
+        print(json.dumps({"project": args.project, "services": [r.as_dict() for r in rows]}, indent=2))
     else:
         print(
             table(
                 ["service", "addresses", "state", "probe"], [(r.service, r.addresses, r.state, r.detail) for r in rows]
             )
         )
-    return 0 if all(r.detail == "answers" or (not own and r.detail == "-") for r in rows) else 1
+    return 0 if all(r.answers for r in rows) else 1
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

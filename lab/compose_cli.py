@@ -23,6 +23,13 @@ from typing import Protocol
 from lab import children
 from lab.errors import ComposeFailed, ComposeNotFound
 
+# The labels Compose puts on what it creates: how lab finds a project's containers, networks and volumes,
+# and the files a project was started from.
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 

@@ -158,5 +158,5 @@ def status(project: Project, timeout: float = 1.0) -> list[ServiceRow]:
         failing = [f"{e}: {seen[e].detail}" for e in mine if seen[e].reached is False]
         detail = "; ".join(failing) if failing else ("answers" if mine else "-")
         state = f"{s.state} ({s.health})" if s.health else s.state
-        rows.append(ServiceRow(s.service, " ".join(sorted(str(e) for e in mine)), state, detail))
+        rows.append(ServiceRow(s.service, " ".join(sorted(str(e) for e in mine)), state, detail, not failing))
     return rows

@@ -11,10 +11,14 @@ from dataclasses import dataclass
 import docker
 
 from lab import caps, engine, hostnet, podman
-from lab.compose_cli import ContainerState, Publisher
-
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
+from lab.compose_cli import (
+    CONFIG_FILES_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    WORKING_DIR_LABEL,
+    ContainerState,
+    Publisher,
+)
 
 
 def _made_by_compose(project: str) -> dict[str, list[str]]:
@@ -281,10 +285,6 @@ def lockdown(project: str) -> list[Lockdown]:
             )
         )
     return sorted(out, key=lambda x: x.container)
-
-
-CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
-WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 
 
 def compose_files(project: str, listed: list | None = None) -> tuple[list[str], str | None]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import docker.types
 
 from lab import engine, hostnet
+from lab.compose_cli import PROJECT_LABEL
 
-PROJECT_LABEL = "com.docker.compose.project"
 NETWORK_LABEL = "com.docker.compose.network"
 VERSION_LABEL = "com.docker.compose.version"
 

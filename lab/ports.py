@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 
 from lab import addr
+from lab.compose_cli import PROJECT_LABEL
 
 # The process each engine holds a published port with: Docker's userland proxy, rootless Docker's
 # rootlesskit (its builtin port driver), Podman's conmon (it binds each port to reserve it). Behind each
@@ -180,9 +181,7 @@ def publishers() -> dict[tuple[int, str], tuple[str, str]]:
             protocol = key.partition("/")[2] or "tcp"
             for e in entries or []:
                 if e.get("HostPort"):
-                    found.setdefault(
-                        (int(e["HostPort"]), protocol), (c.name, c.labels.get("com.docker.compose.project", "-"))
-                    )
+                    found.setdefault((int(e["HostPort"]), protocol), (c.name, c.labels.get(PROJECT_LABEL, "-")))
     return found
 
 

@@ -144,9 +144,10 @@ def echo_udp(lab_stack: LabStack) -> str:
 def lab_verified(lab_stack: LabStack) -> LabStack:
     from lab import project as projects
     from lab import verify
+    from lab.verify.checks import Status
 
     report = verify.run(projects.load(lab_stack.project))
-    failing = [f"{c.name} {c.target}: {c.detail}" for c in report.checks if c.status == "fail"]
+    failing = [f"{c.name} {c.target}: {c.detail}" for c in report.checks if c.status == Status.FAIL]
     if failing:
         pytest.fail(f"lab verify failed for {lab_stack.project}: " + "; ".join(failing), pytrace=False)
     return lab_stack

@@ -44,7 +44,11 @@ class ServiceRow:
     service: str
     addresses: str
     state: str
-    detail: str
+    detail: str  # what failed, or "answers", or "-" when nothing was probed
+    answers: bool  # every probe answered (nothing to probe counts only where nothing is promised)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"service": self.service, "addresses": self.addresses, "state": self.state, "detail": self.detail}
 
 
 def _running(project: str, listed: list | None = None) -> list[ContainerState]:
@@ -253,7 +257,7 @@ def drop_rules(project: Project) -> None:
 
 
 def _has_volumes(project: Project) -> bool:
-    return bool(engine.client().volumes.list(filters={"label": f"com.docker.compose.project={project.name}"}))
+    return bool(engine.client().volumes.list(filters={"label": f"{inventory.PROJECT_LABEL}={project.name}"}))
 
 
 def _dead_service(compose: Compose) -> str | None:
@@ -323,7 +327,7 @@ def status(project: Project, probe_timeout: float = 1.0, results: list[Result] |
         failing = [f"{r.endpoint}: {r.detail}" for r in mine if not r.ok]
         detail = "; ".join(failing) if failing else ("answers" if mine else "-")
         addresses = " ".join(sorted({str(e) for e in project.endpoints(spec.name)}))
-        rows.append(ServiceRow(spec.name, addresses, state, detail))
+        rows.append(ServiceRow(spec.name, addresses, state, detail, bool(mine) and not failing))
     return rows
 
 

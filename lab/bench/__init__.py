@@ -21,6 +21,7 @@ from lab.bench.procs import lab_argv, timed
 from lab.bench.startup import Bench
 from lab.bench.stats import Row
 from lab.catalogue import SERVICES
+from lab.compose_cli import PROJECT_LABEL
 
 PROJECT = "labbench"
 
@@ -39,7 +40,7 @@ def say(msg: str) -> None:
 def _leftovers() -> None:
     """A killed bench leaves its project behind: it is the bench's own, so it goes (saying so)."""
     client = engine.client()
-    label = f"com.docker.compose.project={PROJECT}"
+    label = f"{PROJECT_LABEL}={PROJECT}"
     found = client.containers.list(all=True, filters={"label": label})
     vols = client.volumes.list(filters={"label": label})
     if not found and not vols:

@@ -15,6 +15,7 @@ import requests
 
 from lab import engine, ports, tools
 from lab.bench.stats import Row, Series, Target, rotate
+from lab.compose_cli import PROJECT_LABEL, SERVICE_LABEL
 from lab.project import Project
 
 HITS = Target("ratio", ">=", 0.9)
@@ -68,11 +69,7 @@ def _hello(project: Project) -> tuple[object, str]:
     """The hello container on a free 127.0.0.1 port, answering; the caller removes it."""
     client = engine.client()
     api = next(
-        iter(
-            client.containers.list(
-                filters={"label": [f"com.docker.compose.project={project.name}", "com.docker.compose.service=api"]}
-            )
-        )
+        iter(client.containers.list(filters={"label": [f"{PROJECT_LABEL}={project.name}", f"{SERVICE_LABEL}=api"]}))
     )
     port = ports.pick_free(1, ("tcp",), ("127.0.0.1",), 20000, 45000)[0]
     workers = next((e.split("=", 1)[1] for e in api.attrs["Config"]["Env"] if e.startswith("API_WORKERS=")), "1")

@@ -13,6 +13,7 @@ from lab.bench.echo import SOCAT_IMAGE
 from lab.bench.procs import Run, timed
 from lab.bench.stats import Row, Series, Target
 from lab.catalogue import SERVICES
+from lab.compose_cli import PROJECT_LABEL
 from lab.errors import UsageError
 from lab.images import LOCAL_BASE
 from lab.project import cache_home
@@ -40,13 +41,7 @@ def clear(root: Path) -> list[str]:
     client = engine.client()
     images = [name for name in lab_images() if engine.image_id(name)]
     ids = {engine.image_id(name) for name in images}
-    users = sorted(
-        {
-            c.labels.get("com.docker.compose.project", c.name)
-            for c in client.containers.list(all=True)
-            if c.image.id in ids
-        }
-    )
+    users = sorted({c.labels.get(PROJECT_LABEL, c.name) for c in client.containers.list(all=True) if c.image.id in ids})
     if users:
         raise UsageError(
             f"--cold removes lab's images, and project(s) {', '.join(users)} still have containers on them",

@@ -7,6 +7,7 @@ import time
 from lab import engine
 from lab.bench.stats import Row, Series, Target
 from lab.catalogue import SERVICES
+from lab.compose_cli import PROJECT_LABEL
 from lab.images import LOCAL_BASE, OFFICIAL_BASE
 
 IMAGES_TARGET = Target("value", "<=", 280, "MB")
@@ -49,7 +50,7 @@ def idle_memory(project: str, settle: float = 3.0) -> Row:
     time.sleep(settle)
     client = engine.client()
     per: dict[str, float] = {}
-    for c in client.containers.list(filters={"label": f"com.docker.compose.project={project}"}):
+    for c in client.containers.list(filters={"label": f"{PROJECT_LABEL}={project}"}):
         stats = c.stats(stream=False).get("memory_stats", {})
         inner = stats.get("stats", {})
         cache = inner.get("total_inactive_file", inner.get("inactive_file", 0))

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from lab import engine, timeline
+from lab.compose_cli import PROJECT_LABEL
 from lab.errors import BenchFailed
 
 
@@ -59,7 +60,7 @@ def events(project: str, since: float, until: float) -> list[dict]:
         since=int(since) - 1,
         until=int(until) + 2,
         decode=True,
-        filters={"type": "container", "label": f"com.docker.compose.project={project}"},
+        filters={"type": "container", "label": f"{PROJECT_LABEL}={project}"},
     )
     found = []
     for e in stream:

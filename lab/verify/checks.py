@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from enum import StrEnum
 
-PASS, FAIL, SKIP = "pass", "fail", "skip"
-WARN = "warn"  # worth a look, not a failure: a choice that is the user's to make
+
+class Status(StrEnum):
+    """A check's outcome; its value is what the JSON report and the table print."""
+
+    PASS = "pass"
+    WARN = "warn"  # worth a look, not a failure: a choice that is the user's to make
+    FAIL = "fail"
+    SKIP = "skip"  # not proven either way: says why, never counts as a pass
+
+
+PASS, WARN, FAIL, SKIP = Status.PASS, Status.WARN, Status.FAIL, Status.SKIP
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
     target: str
-    status: str
+    status: Status
     detail: str
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {"name": self.name, "target": self.target, "status": str(self.status), "detail": self.detail}

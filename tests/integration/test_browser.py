@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from lab.verify import browser as browser_check
+from lab.verify.checks import Status
 from tests.integration.chromium import chromium
 
 pytestmark = pytest.mark.integration
@@ -96,7 +97,7 @@ def test_verify_s_browser_check_passes_on_the_api(lab_stack):
     p = lab_stack.project
     checks = browser_check.check(p.endpoints("api"))
     assert len(checks) == 3 * len(p.hosts)
-    assert [c for c in checks if c.status != "pass"] == []
+    assert [c for c in checks if c.status != Status.PASS] == []
 
 
 READ = """

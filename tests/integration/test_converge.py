@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from lab import harden, stack, verify
+from lab.verify.checks import Status
 from tests.integration.conftest import new_project, start, stop
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,7 @@ def docker(*args: str) -> None:
 
 
 def failing(p) -> list[str]:
-    return sorted(f"{c.name} {c.target}: {c.detail}" for c in verify.run(p).checks if c.status == "fail")
+    return sorted(f"{c.name} {c.target}: {c.detail}" for c in verify.run(p).checks if c.status == Status.FAIL)
 
 
 DRIFT = {

@@ -17,6 +17,7 @@ import pytest
 from lab import engine, enginefacts, harden, inventory, ports, verify
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
+from lab.verify.checks import Status
 from tests.integration.engine_rules import drops_unpublished, for_project, without_engine_rules
 from tests.integration.names import container_names
 from tests.integration.on_podman import as_a_podman_host
@@ -25,11 +26,11 @@ pytestmark = pytest.mark.integration
 
 
 def failing(checks):
-    return sorted(c.target for c in checks if c.status == "fail")
+    return sorted(c.target for c in checks if c.status == Status.FAIL)
 
 
 def direct_failures(checks):
-    return sorted(c.target for c in checks if c.status == "fail" and neighbour.is_direct(c))
+    return sorted(c.target for c in checks if c.status == Status.FAIL and neighbour.is_direct(c))
 
 
 def needs_root():

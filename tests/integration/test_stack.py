@@ -15,6 +15,7 @@ import requests
 
 from lab import hostnet, ports, stack
 from lab.readiness import probe_all
+from lab.verify.checks import Status
 from tests.integration.names import container_names
 
 pytestmark = pytest.mark.integration
@@ -165,7 +166,7 @@ def test_a_host_without_ipv6_gets_ipv4_bindings_only(engine_ok, hardened):
         assert [f.name for f in p.files] == ["compose.yaml"]
         assert {h.address for h in ports.holders(set(p.ports.values()))} == {"127.0.0.1"}
         report = verify.run(p)
-        assert report.ok, [c for c in report.checks if c.status != "pass"]
+        assert report.ok, [c for c in report.checks if c.status != Status.PASS]
     finally:
         stop(p)
 

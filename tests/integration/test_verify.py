@@ -15,6 +15,7 @@ from lab.catalogue import Endpoint
 from lab.compose_cli import Compose
 from lab.readiness import wait_until_ready
 from lab.verify import neighbour, static
+from lab.verify.checks import Status
 from tests.integration.conftest import new_project, stop
 from tests.integration.engine_rules import for_project, without_engine_rules
 from tests.integration.names import container_names
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 def failing(report_or_checks, name):
     checks = report_or_checks.checks if hasattr(report_or_checks, "checks") else report_or_checks
-    return sorted(c.target for c in checks if c.name == name and c.status == "fail")
+    return sorted(c.target for c in checks if c.name == name and c.status == Status.FAIL)
 
 
 def stack_ports(p):
@@ -34,13 +35,15 @@ def stack_ports(p):
 
 def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_stack, hardened):
     report = verify.run(lab_stack.project)
-    others = [c for c in report.checks if c.status != "pass"]
+    others = [c for c in report.checks if c.status != Status.PASS]
     if engine.kind().podman:  # its Docker API adds writable /run and /var/tmp (echo: /tmp too) to a read-only root
         warned = {
-            c.target.split()[0].rsplit("-", 2)[1] for c in others if c.status == "warn" and "(the engine's" in c.detail
+            c.target.split()[0].rsplit("-", 2)[1]
+            for c in others
+            if c.status == Status.WARN and "(the engine's" in c.detail
         }
         assert warned == {"echo", "api", "redis", "postgres"}, others
-        others = [c for c in others if c.status != "warn"]
+        others = [c for c in others if c.status != Status.WARN]
     assert others == []
     names = {c.name for c in report.checks}
     assert names == {"reach", "static", "runtime", "drift", "sockets", "neighbour", "firewall", "browser", "hardening"}
@@ -70,7 +73,7 @@ def test_neighbour_probe_sees_the_hole_until_hardened(lab_stack, hardened):
             report = verify.run(p)
             assert failing(report, "firewall") == ["iptables raw -d 127.0.0.0/8 ! -i lo"]
             [v6] = [c for c in report.checks if c.name == "firewall" and "::1/128" in c.target]
-            assert v6.status == "pass" and v6.detail.startswith("missing, but the probe reached nothing")
+            assert v6.status == Status.PASS and v6.detail.startswith("missing, but the probe reached nothing")
     finally:
         harden.apply(loopback)
 
@@ -126,7 +129,7 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_hardening(
     assert failing(report, "static") == sorted(
         [f"canary tcp/{v4}->65432", f"canary tcp/{v6}->65432", f"canary udp/{v4}->65432"]
     )
-    canary = [c for c in report.checks if c.name == "runtime" and c.status == "fail"]
+    canary = [c for c in report.checks if c.name == "runtime" and c.status == Status.FAIL]
     assert {c.detail for c in canary} >= {f"HostIp 0.0.0.0 (all interfaces) port {v4}"}
     assert any(f"port {v6}" in c.detail and "::" in c.detail for c in canary), canary
     assert set(failing(report, "sockets")) >= {f"tcp/0.0.0.0:{v4}", f"udp/0.0.0.0:{v4}", f"tcp/:::{v6}"}
@@ -134,7 +137,7 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_hardening(
     # flagged on each; the catalogue's containers pass.
     [canary_container] = failing(report, "hardening")
     assert canary_container.endswith("-canary-1")
-    [detail] = [c.detail for c in report.checks if c.name == "hardening" and c.status == "fail"]
+    [detail] = [c.detail for c in report.checks if c.name == "hardening" and c.status == Status.FAIL]
     # Podman gives every container a pids limit (containers.conf's pids_limit, 2048): no [5.29] there. An
     # engine without cgroups (rootless on cgroup v1) enforces no limit: those lines say skip, not fail.
     limits = ("[5.11]", "[5.12]", *(() if engine.kind().podman else ("[5.29]",))) if engine.kind().cgroups else ()
@@ -144,7 +147,7 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_hardening(
     assert [
         c
         for c in report.checks
-        if c.status == "fail"
+        if c.status == Status.FAIL
         and c.name != "neighbour"
         and "canary" not in c.target
         and str(v4) not in c.target

@@ -1,5 +1,7 @@
 """verify's hardening check on Lockdown records as the engine reports them."""
 
+from lab.verify.checks import Status
+
 
 def test_an_engine_without_cgroups_skips_the_limits_and_still_judges_the_rest():
     from lab.inventory import Lockdown
@@ -7,8 +9,8 @@ def test_an_engine_without_cgroups_skips_the_limits_and_still_judges_the_rest():
 
     c = Lockdown("p-redis-1", "redis", 999, 0, ("ALL",), (), True, True, False, 0, 0, 0, True, "unless-stopped")
     got = {(x.target, x.status) for x in check([c], known=True, cgroups=False)}
-    assert got == {("p-redis-1 limits", "skip"), ("p-redis-1", "pass")}
-    assert {(x.target, x.status) for x in check([c], known=True, cgroups=True)} == {("p-redis-1", "fail")}
+    assert got == {("p-redis-1 limits", Status.SKIP), ("p-redis-1", Status.PASS)}
+    assert {(x.target, x.status) for x in check([c], known=True, cgroups=True)} == {("p-redis-1", Status.FAIL)}
 
 
 def test_capabilities_are_judged_by_the_set_kept_however_the_engine_lists_them():
@@ -37,8 +39,8 @@ def test_declared_limits_on_an_engine_without_cgroups_are_a_skip_never_a_pass():
     c = Lockdown("p-redis-1", "redis", 999, 0, ("ALL",), (), True, True, False, 2**28, 10**9, 32, True, "always")
     got = {x.target: (x.status, x.detail) for x in check([c], known=True, cgroups=False)}
     said = "engine without cgroups: declared mem 256 MiB, cpus 1, pids 32, not enforced"
-    assert got["p-redis-1 limits"] == ("skip", said)
-    assert got["p-redis-1"][0] == "pass" and "mem" not in got["p-redis-1"][1]
+    assert got["p-redis-1 limits"] == (Status.SKIP, said)
+    assert got["p-redis-1"][0] == Status.PASS and "mem" not in got["p-redis-1"][1]
 
 
 def _read_only(writable, mounts=()):
@@ -64,16 +66,16 @@ def test_writable_mounts_the_engine_added_beside_a_read_only_root_are_a_warning_
     podman = _read_only(seen, seen)
     got = {x.target: (x.status, x.detail) for x in check([podman], True, True, declared(config))}
     assert got["p-redis-1 read-only"] == (
-        "warn",
+        Status.WARN,
         "root read-only, but writable mounts its compose files do not declare: /run, /var/tmp"
         " (the engine's, or an image's VOLUME) [5.13]",
     )
-    assert got["p-redis-1"][0] == "pass"
+    assert got["p-redis-1"][0] == Status.PASS
     docker = _read_only(("/data", "/run/redis", "/tmp"), ("/data", "/run/redis", "/tmp"))
-    assert [x.status for x in check([docker], True, True, declared(config))] == ["pass"]
+    assert [x.status for x in check([docker], True, True, declared(config))] == [Status.PASS]
     # without the config, the engine's own list stands in: a mount it does not list is still named
     got = check([_read_only(("/data", "/scratch"), ("/data",))], False, True, None)
-    assert [(x.target, x.status) for x in got] == [("p-redis-1 read-only", "warn"), ("p-redis-1", "pass")]
+    assert [(x.target, x.status) for x in got] == [("p-redis-1 read-only", Status.WARN), ("p-redis-1", Status.PASS)]
 
 
 def test_a_root_configured_read_only_that_the_kernel_shows_writable_fails():
@@ -81,5 +83,5 @@ def test_a_root_configured_read_only_that_the_kernel_shows_writable_fails():
 
     got = check([_read_only(("/",))], True, True, None)
     assert [(x.status, x.detail) for x in got] == [
-        ("fail", "root filesystem writable although configured read-only [5.13]")
+        (Status.FAIL, "root filesystem writable although configured read-only [5.13]")
     ]

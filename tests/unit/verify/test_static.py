@@ -1,3 +1,4 @@
+from lab.verify.checks import Status
 from lab.verify.static import audit_config
 
 
@@ -14,13 +15,17 @@ def test_findings_become_checks_named_by_service_and_key():
         }
     }
     got = [(c.target, c.status) for c in audit_config(cfg, "p")]
-    assert got == [("redis tcp/1->6379", "fail"), ("redis tcp/2->6379", "pass"), ("redis privileged", "fail")]
+    assert got == [
+        ("redis tcp/1->6379", Status.FAIL),
+        ("redis tcp/2->6379", Status.PASS),
+        ("redis privileged", Status.FAIL),
+    ]
 
 
 def test_a_milder_finding_warns_and_does_not_fail():
     cfg = {"services": {"redis": {"cap_add": ["SYS_PTRACE"]}}}
     [c] = audit_config(cfg, "p")
-    assert (c.target, c.status) == ("redis cap_add SYS_PTRACE", "warn")
+    assert (c.target, c.status) == ("redis cap_add SYS_PTRACE", Status.WARN)
 
 
 def test_low_hardening_findings_are_left_to_lab_check():
