@@ -54,13 +54,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from lab import catalogue, portplan, progress, stack, timeline
+    from lab import catalogue, runlock
     from lab import project as projects
+    from lab.report import say
 
     if args.file or args.fix or args.project_directory or args.profile or args.env_file:
         return _up_files(args)
     catalogue.preload()
-    project = _project(args)
+    # One run at a time from here (lab/runlock.py): the state it reads (the port choice) is the state the
+    # run before it wrote.
+    with runlock.held(projects.check_name(args.project), "up", say=say):
+        return _up_lab(_project(args), args)
+
+
+def _up_lab(project: projects.Project, args: argparse.Namespace) -> int:
+    from lab import portplan, progress, stack, timeline
+    from lab import project as projects
+
     portplan.apply(project, args.port or [], args.dynamic_ports)
     for f in (Path(f).resolve() for f in args.override or []):
         if not f.is_file():
@@ -128,7 +138,7 @@ class _Proof:
 
 def _up_files(args: argparse.Namespace) -> int:
     """`lab up -f FILE…`: a project lab did not write (lab/foreign.py)."""
-    from lab import foreign
+    from lab import foreign, pipeline
 
     if args.port or args.dynamic_ports or args.override:
         raise UsageError(
@@ -137,10 +147,10 @@ def _up_files(args: argparse.Namespace) -> int:
         )
     start = time.monotonic()
     name = None if args.project == DEFAULT_PROJECT else args.project
+    target = foreign.AnyProject(args.file, args.project_directory, args.profile, args.env_file, name, args.fix)
     with _Proof(None, skip=args.no_verify) as proof:
-        project = foreign.up(
-            args.file, args.project_directory, args.profile, args.env_file, name, args.fix, args.timeout, proof.begin
-        )
+        pipeline.up(target, args.timeout, started=proof.begin)
+    project = target.project
     print(f"project {project.name} up in {time.monotonic() - start:.1f} s")
     report = proof.report()
     if report is None:
@@ -211,11 +221,10 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from lab import foreign, stack
+    from lab import status
+    from lab.resolve import resolve
 
-    project = _project(args)
-    own = foreign.owned(project)
-    rows = stack.status(project) if own else foreign.status(project)
+    rows = status.rows(resolve(_project(args), stopped=True))
     if args.json:
         print(json.dumps({"project": args.project, "services": [r.as_dict() for r in rows]}, indent=2))
     else:
@@ -248,19 +257,17 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def cmd_ports(args: argparse.Namespace) -> int:
-    from lab import addr, foreign, inventory, ports
+    from lab import addr, ports
+    from lab.resolve import resolve
     from lab.verify import neighbour
 
-    project = _project(args)
-    published = (
-        set(project.ports.values())
-        if foreign.owned(project)
-        else {b.host_port for b in inventory.bindings(project.name)}  # someone else's: what the engine bound
-    )
+    r = resolve(_project(args))
+    # lab's own: the ports it was started with; someone else's: what the engine bound
+    published = set(r.promised.ports.values()) if r.by_lab else {b.host_port for b in r.bindings}
     wanted = [int(p) for p in args.ports] if args.ports else sorted(published)
     held = ports.holders(set(wanted))
     # A loopback binding says nothing of the container behind it: probe its own address too.
-    direct = neighbour.direct_exposure(project.name)
+    direct = neighbour.direct_exposure(r.name)
     behind = ports.publishers() if any(h.engine_holder for h in held) else {}  # one read for every row
     rows = []
     for port in wanted:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -14,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -185,6 +187,24 @@ class Compose:
 
     def ps(self) -> list[ContainerState]:
         return parse_ps(self.run("ps", "--all", "--format", "json", timeout=60).stdout)
+
+    def config(self) -> dict:
+        """What compose will really do: every file, override and env applied (`compose config`).
+
+        Asked once per process for the same inputs (the files' bytes, the env, the command): `lab up`
+        audits it before anything starts and its verify audits it again, seconds apart."""
+        digest = hashlib.sha256(json.dumps([self.argv(), sorted(self.environ().items())]).encode())
+        for f in self.files:
+            digest.update(Path(f).read_bytes() if Path(f).is_file() else b"\0missing")
+        key = digest.hexdigest()
+        with _CONFIG_LOCK:  # verify's static and drift checks ask at once, from two threads: one compose call
+            if key not in _CONFIGS:
+                _CONFIGS[key] = json.loads(self.run("config", "--format", "json", timeout=60).stdout)
+            return _CONFIGS[key]
+
+
+_CONFIGS: dict[str, dict] = {}
+_CONFIG_LOCK = threading.Lock()
 
 
 def stream(argv: list[str], env: dict[str, str], cwd: Path | None, out: Writer, keep: int = 400) -> list[str]:

@@ -56,18 +56,3 @@ def drifted(config: dict[str, Any], project: str, listed: list | None = None) ->
             if diff:
                 out[service] = diff
     return out
-
-
-def check(config: dict[str, Any], project: str, listed: list | None = None) -> list:
-    """verify's `drift` checks: one per running service, failing where the live container differs."""
-    from lab.verify.checks import FAIL, PASS, Check
-
-    changed = drifted(config, project, listed)
-    return [
-        Check(
-            "drift", service, FAIL, f"changed behind lab's back: {'; '.join(changed[service])} (`lab up` puts it back)"
-        )
-        if service in changed
-        else Check("drift", service, PASS, "as declared")
-        for service in sorted(config.get("services") or {})
-    ]

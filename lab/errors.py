@@ -182,3 +182,15 @@ class ProjectNotLoaded(UsageError):
 
 class FixRefused(UsageError):
     """`lab fix` cannot write what was asked (Compose too old for `!override`, an unwritable output)."""
+
+
+class ProjectBusy(LabError):
+    """Another lab run holds the project (lab/runlock.py) for longer than this one would wait."""
+
+    def __init__(self, project: str, holder: str, waited: float) -> None:
+        super().__init__(
+            f"project {project} is busy: {holder} has held it for {waited:.0f} s",
+            "wait for that run to finish (or stop it), then run this again",
+        )
+        self.project = project
+        self.holder = holder

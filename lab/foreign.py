@@ -1,4 +1,4 @@
-"""`lab up -f FILE…`: any Compose project, run the safe way.
+"""`lab up -f FILE…`: any Compose project, run the safe way (the steps: lab/pipeline.py).
 
 user's files -> effective config (lab.check.load) -> the rule set: refused when anything is rated high,
 or with `--fix` the port findings fixed by `lab fix`'s override (kept in lab's state folder, not the
@@ -12,20 +12,20 @@ volumes are kept) and lab's rules for it; nothing of the user's.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lab import check, inventory, networks, rules
+from lab import check, inventory, pipeline, rules, targets
 from lab.check import fix, load
-from lab.compose_cli import Compose, find_compose
-from lab.errors import ComposeFailed, LabError, NoSuchProject, NotReady, UnsafeConfig
+from lab.compose_cli import Compose, ContainerState, find_compose
+from lab.errors import NotReady, UnsafeConfig
 from lab.project import Project, check_name
+from lab.readiness import Result
+from lab.report import say
 from lab.rules.LAB014_bridge_binds_everywhere import OPTION
-from lab.stack import ServiceRow, drop_rules, harden_rules, say
-from lab.verify import generic, targets
+from lab.verify import generic
 
 
 def _refuse(loaded: load.Loaded, found: list[check.Located], fixing: bool) -> None:
@@ -78,85 +78,67 @@ def wait(
         sleep(0.2)
 
 
-def up(
-    files: list[Path] | None,
-    directory: Path | None,
-    profiles: list[str] | None,
-    env_files: list[Path] | None,
-    name: str | None,
-    fixing: bool,
-    timeout: float,
-    started: Callable[[Project], None] | None = None,
-) -> Project:
-    """`started` is called once the containers run, before the wait (`lab up` begins its proof there)."""
-    loaded = load.load(files, directory, profiles, env_files, project_name=name)
-    project = Project(name=check_name(name or loaded.name))
-    found, _ = check.run(loaded)
-    if fixing and any(i.finding.rule in rules.FIXABLE for i in found):
-        target = project.state_dir / fix.OVERRIDE_NAME
-        target.parent.mkdir(parents=True, exist_ok=True)
-        plan = fix.plan(loaded, output=target)
-        fix.write(plan)
-        say(f"fixed in memory: {plan.ports} port(s) republished on loopback ({target})")
-        loaded = load.load([*loaded.files, target], loaded.directory, profiles, env_files, project_name=project.name)
+class AnyProject(pipeline.Target):
+    """A project lab did not write, in the pipeline: audited by the rule set (refused when anything is
+    rated high; with `fixing`, its port findings fixed by `lab fix`'s override, kept in lab's state
+    folder), its networks defaulting to loopback bindings, its images built or pulled as Compose would,
+    readiness by its healthchecks or its published ports. A failed first start removes its containers
+    and networks and lab's rules for it; its volumes are its owner's data and stay."""
+
+    remove_orphans = False
+
+    def __init__(
+        self,
+        files: list[Path] | None,
+        directory: Path | None,
+        profiles: list[str] | None,
+        env_files: list[Path] | None,
+        name: str | None,
+        fixing: bool,
+    ) -> None:
+        self.loaded = load.load(files, directory, profiles, env_files, project_name=name)
+        self.project = Project(name=check_name(name or self.loaded.name))
+        self.directory, self.profiles, self.env_files, self.fixing = directory, profiles, env_files, fixing
+
+    def audit(self) -> list:
+        loaded, project = self.loaded, self.project
         found, _ = check.run(loaded)
-    _refuse(loaded, found, fixing)
-    for item in found:
-        say(f"warning: {item.finding.severity} {item.finding.rule} {item.finding.line()}")
+        if self.fixing and any(i.finding.rule in rules.FIXABLE for i in found):
+            target = project.state_dir / fix.OVERRIDE_NAME
+            target.parent.mkdir(parents=True, exist_ok=True)
+            plan = fix.plan(loaded, output=target)
+            fix.write(plan)
+            say(f"fixed in memory: {plan.ports} port(s) republished on loopback ({target})")
+            loaded = load.load(
+                [*loaded.files, target], loaded.directory, self.profiles, self.env_files, project_name=project.name
+            )
+            found, _ = check.run(loaded)
+        _refuse(loaded, found, self.fixing)
+        for item in found:
+            say(f"warning: {item.finding.severity} {item.finding.rule} {item.finding.line()}")
+        self.loaded = loaded
+        self.compose = Compose(
+            find_compose()[0],
+            project.name,
+            loaded.files,
+            cwd=loaded.directory,
+            users_env=True,
+            options=[x for f in loaded.env_files for x in ("--env-file", str(f))]
+            + (["--project-directory", str(loaded.directory)] if self.directory else [])
+            + [x for p in self.profiles or [] for x in ("--profile", p)],
+        )
+        return inventory.read(project.name, stopped=True)
 
-    compose = Compose(
-        find_compose()[0],
-        project.name,
-        loaded.files,
-        cwd=loaded.directory,
-        users_env=True,
-        options=[x for f in loaded.env_files for x in ("--env-file", str(f))]
-        + (["--project-directory", str(loaded.directory)] if directory else [])
-        + [x for p in profiles or [] for x in ("--profile", p)],
-    )
-    before = [s for s in inventory.states(project.name) if s.state in ("running", "paused")]
-    try:
-        networks.ensure(_loopback_networks(loaded.config), project.name, loaded.compose_version)
-        harden_rules(project)
-        say(f"starting project {project.name}")
-        compose.run("up", "--detach", timeout=1800)
-        if started:
-            started(project)
-        wait(project.name, timeout)
-    except (LabError, KeyboardInterrupt) as exc:
-        if not before:  # nothing of it was running: leave nothing half-started (volumes are the user's data)
-            with contextlib.suppress(ComposeFailed):
-                compose.run("down", "--timeout", "5", timeout=300)
-            with contextlib.suppress(LabError):
-                drop_rules(project)
-        if isinstance(exc, NotReady):
-            with contextlib.suppress(ComposeFailed):
-                exc.details = compose.run("logs", "--tail", "20", exc.service, timeout=60).stdout
-        raise
-    return project
+    def network_config(self) -> dict:
+        return _loopback_networks(self.loaded.config)
 
+    @property
+    def compose_version(self) -> str:
+        return self.loaded.compose_version
 
-def owned(project: Project) -> bool:
-    """Is this project lab's own stack (started from lab's files), or someone else's of that name?"""
-    return project.started_these(inventory.compose_files(project.name)[0])
+    def ready_to_start(self, before: list[ContainerState]) -> None:
+        pass
 
-
-def status(project: Project, timeout: float = 1.0) -> list[ServiceRow]:
-    """`lab status` for a project lab did not start: each service's state and health from the engine, and
-    whether each published port answers (a connect and an HTTP GET; no protocol probes)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    states = inventory.states(project.name)
-    if not states:
-        raise NoSuchProject(f"project {project.name} has no containers")
-    eps = targets.from_bindings(inventory.bindings(project.name), inventory.containers(project.name))
-    with ThreadPoolExecutor(max_workers=max(1, min(64, len(eps)))) as pool:
-        seen = dict(zip(eps, pool.map(lambda e: generic.probe(e, timeout), eps), strict=True))
-    rows = []
-    for s in states:
-        mine = [e for e in eps if e.service == s.service]
-        failing = [f"{e}: {seen[e].detail}" for e in mine if seen[e].reached is False]
-        detail = "; ".join(failing) if failing else ("answers" if mine else "-")
-        state = f"{s.state} ({s.health})" if s.health else s.state
-        rows.append(ServiceRow(s.service, " ".join(sorted(str(e) for e in mine)), state, detail, not failing))
-    return rows
+    def wait(self, timeout: float) -> list[Result]:
+        wait(self.project.name, timeout)
+        return []

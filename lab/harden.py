@@ -279,3 +279,35 @@ def remove(project: str | None = None, loopback: bool = False) -> list[str]:
             raise HardenError(f"{tool} -t raw -D {' '.join(spec[:3])} failed: {proc.stderr.strip()[:200]}")
         removed.append(f"{tool} -t raw {' '.join(shlex.quote(s) for s in spec)}")
     return removed
+
+
+def add_project_rules(project: str) -> None:
+    """`lab up`'s step: the project's rules in place, each said; a run that cannot add them says what to run."""
+    from lab.report import say
+
+    why = can_harden()
+    if why:
+        say(
+            f"warning: cannot add lab's raw-table rules ({why}); run `sudo lab harden --project {project}`, "
+            "and `sudo lab verify` to see what a neighbour can reach"
+        )
+        return
+    added, removed = sync(project)
+    for rule in added:
+        say(f"hardened: {rule}")
+    for line in removed:
+        say(f"removed a stale rule: {line}")
+
+
+def remove_project_rules(project: str) -> None:
+    """A project's own rules go with its networks (the loopback pair serves every project: it stays)."""
+    from lab.report import say
+
+    why = can_harden()
+    if why:
+        say(
+            f"warning: cannot remove project {project}'s raw-table rules, if a root run added them ({why}); "
+            f"run `sudo lab harden --undo --project {project}`"
+        )
+        return
+    remove(project)

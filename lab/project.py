@@ -21,6 +21,7 @@ from pathlib import Path
 from lab import compose_model, credentials, home, hostnet
 from lab.addr import LOOPBACK_V4, LOOPBACK_V6
 from lab.catalogue import SERVICES, Endpoint, get
+from lab.compose_cli import Compose, find_compose
 from lab.composefile import IPV6, MAIN
 from lab.credentials import Credentials
 from lab.errors import UsageError
@@ -123,6 +124,11 @@ class Project:
         catalogue. No files known: as before, lab's."""
         mine = {f.resolve() for f in self.files} | {(self.root / MAIN).resolve()}
         return not files or any(Path(f).resolve() in mine for f in files)
+
+    def compose(self) -> Compose:
+        """Compose for this project: its files, its ports and secrets folder in the environment."""
+        prefix, _version = find_compose()
+        return Compose(prefix, self.name, self.files, self.compose_env(), cwd=self.root)
 
     def compose_env(self) -> dict[str, str]:
         env = {get(svc).port_env: str(port) for svc, port in self.ports.items()}

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+
+
+def say(msg: str) -> None:
+    """One line for the person running lab, on stderr (stdout carries the command's result)."""
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

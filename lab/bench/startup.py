@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab import stack
 from lab.bench.procs import Run, lab_argv, timed
 from lab.bench.stats import Row, Series, Target, rotate
 from lab.project import Project
@@ -39,7 +38,7 @@ class Bench:
     def __init__(self, project: Project, env: dict[str, str]):
         self.project = project
         self.env = env  # LAB_STATE_HOME etc.: the bench's own state, never the user's
-        self.compose = stack.compose_for(project)
+        self.compose = project.compose()
         self.runs: dict[str, list[Run]] = {}
 
     def _port_flags(self) -> list[str]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab import composefile, rules
-from lab.compose_cli import Compose
-from lab.errors import ComposeFailed
-from lab.stack import effective_config
+from lab.resolve import Unknown
 from lab.verify.checks import FAIL, PASS, SKIP, WARN, Check
 
 
@@ -27,51 +25,27 @@ def audit_config(config: dict, project: str) -> list[Check]:
     ]
 
 
-def own_config(compose: Compose) -> dict | Check:
-    """lab's own project: what compose will really do — or the check that says it could not be evaluated."""
-    try:
-        return effective_config(compose)  # `lab up` asked compose already in this process: not again
-    except (ComposeFailed, ValueError) as exc:
-        return Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")
+def unknown(why: Unknown) -> Check:
+    """No configuration to audit: files no longer at hand are a skip with the reason, never a pass."""
+    return Check("static", why.target, SKIP if why.missing else FAIL, why.reason)
 
 
-def check(compose: Compose, root: Path, config: dict | Check | None = None) -> list[Check]:
-    """`config`: `own_config(compose)`, when the caller has it already."""
-    config = own_config(compose) if config is None else config
-    if isinstance(config, Check):
-        return [config]
-    checks = audit_config(config, compose.project)
+def generated(root: Path) -> Check:
+    """lab's own files against the catalogue they are generated from."""
     drift = composefile.check(root)
-    checks.append(
-        Check(
-            "static",
-            "compose.yaml vs catalogue",
-            FAIL if drift else PASS,
-            "; ".join(f"{d.path.name} {d.reason}" for d in drift) + " (run `lab generate`)"
-            if drift
-            else "generated files match the catalogue",
-        )
+    return Check(
+        "static",
+        "compose.yaml vs catalogue",
+        FAIL if drift else PASS,
+        "; ".join(f"{d.path.name} {d.reason}" for d in drift) + " (run `lab generate`)"
+        if drift
+        else "generated files match the catalogue",
     )
+
+
+def check(project: str, config: dict | Unknown, generated_from: Path | None = None) -> list[Check]:
+    """`generated_from`: lab's own project's folder, whose files must match the catalogue."""
+    checks = [unknown(config)] if isinstance(config, Unknown) else audit_config(config, project)
+    if generated_from is not None and not isinstance(config, Unknown):
+        checks.append(generated(generated_from))
     return checks
-
-
-def foreign_config(project: str, files: list[str], directory: str | None) -> dict | Check:
-    """A project lab did not start: the effective config of the files Compose labelled its containers
-    with, read as `lab check` reads them — or the check that says why there is none (files no longer at
-    hand are a skip with the reason, not a pass)."""
-    from lab.check import load
-    from lab.errors import LabError
-
-    if not files:
-        return Check("static", "compose files", SKIP, "the containers name no compose files")
-    missing = [f for f in files if not Path(f).is_file()]
-    if missing:
-        return Check("static", "compose files", SKIP, f"not on this host any more: {missing[0]}")
-    try:
-        return load.load([Path(f) for f in files], Path(directory) if directory else None, project_name=project).config
-    except LabError as exc:
-        return Check("static", "compose config", FAIL, f"could not evaluate: {str(exc)[:160]}")
-
-
-def check_foreign(project: str, config: dict | Check) -> list[Check]:
-    return [config] if isinstance(config, Check) else audit_config(config, project)

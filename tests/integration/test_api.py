@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from lab import inventory, stack
+from lab import inventory
 
 pytestmark = pytest.mark.integration
 
@@ -434,7 +434,7 @@ def redis_healthy(project: str) -> bool:
 
 
 def test_redis_down_is_503_naming_redis(lab_stack, api):
-    compose = stack.compose_for(lab_stack.project)
+    compose = lab_stack.project.compose()
     k = key()
     assert requests.put(f"{api}/kv/{k}", json={"value": "before"}, timeout=TIMEOUT).status_code == 200
     compose.run("stop", "redis", timeout=120)

@@ -85,7 +85,7 @@ def test_podman_runs_the_stack_and_verify_proves_it_with_the_same_checks(podman)
         added = {
             c["target"].split()[0]: c["detail"]
             for c in doc["checks"]
-            if c["name"] == "hardening" and c["target"].endswith(" read-only")
+            if c["name"] == "lockdown" and c["target"].endswith(" read-only")
         }
         assert len(added) == 4 and all(
             c["status"] == "warn" for c in doc["checks"] if c["target"].endswith(" read-only")

@@ -123,9 +123,9 @@ def test_verify_names_every_exposure_of_a_stack_lab_did_not_start(foreign):
         assert reach[f"udp udp/127.0.0.1:{p['udp']}"]["status"] == "pass"
         # Static: the files Compose labelled the containers with, judged by lab's rules.
         assert {t.split()[0] for t in by(doc, "static", "fail")} == {"web", "tcp", "udp", "silent"}
-        # Their hardening is their choice: warnings, never failures.
-        read_only = {"scratch"} & services()  # one warn line for its hardening, one for what it can write
-        assert by(doc, "hardening", "fail") == [] and len(by(doc, "hardening", "warn")) == len(services()) + len(
+        # Their lockdown is their choice: warnings, never failures.
+        read_only = {"scratch"} & services()  # one warn line for its lockdown, one for what it can write
+        assert by(doc, "lockdown", "fail") == [] and len(by(doc, "lockdown", "warn")) == len(services()) + len(
             read_only
         )
         if read_only:

@@ -71,7 +71,7 @@ def test_no_listener_of_the_stack_is_on_a_wildcard(lab_stack):
 
 def test_plain_docker_compose_ps_shows_the_stack(lab_stack):
     p = lab_stack.project
-    compose = stack.compose_for(p)
+    compose = p.compose()
     out = subprocess.run(
         compose.argv("ps", "--format", "json"),
         env=compose.environ(),
@@ -220,4 +220,4 @@ def test_a_rebuild_under_a_running_stack_leaves_no_dangling_image(lab_stack, tmp
         assert not engine.image_id(first), "the replaced image is still on the engine"
     finally:
         stop(p)
-        images.drop(images.ensure_images(stack.compose_for(lab_stack.project), ROOT))  # the tag back to ours
+        images.drop(images.ensure_images(lab_stack.project.compose(), ROOT))  # the tag back to ours

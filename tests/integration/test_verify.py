@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from lab import engine, harden, ports, stack, verify
+from lab import engine, harden, ports, verify
 from lab.catalogue import Endpoint
 from lab.compose_cli import Compose
 from lab.readiness import wait_until_ready
@@ -46,7 +46,7 @@ def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_st
         others = [c for c in others if c.status != Status.WARN]
     assert others == []
     names = {c.name for c in report.checks}
-    assert names == {"reach", "static", "runtime", "drift", "sockets", "neighbour", "firewall", "browser", "hardening"}
+    assert names == {"reach", "static", "runtime", "drift", "sockets", "neighbour", "firewall", "browser", "lockdown"}
     nb = [c for c in report.checks if c.name == "neighbour"]
     direct = [c.target.split(" direct to ")[1].split()[0] for c in nb if " direct to " in c.target]
     assert sorted(direct) == ["api", "echo", "echo", "postgres", "redis"]  # echo: tcp and udp
@@ -104,7 +104,7 @@ def canary_stack(lab_stack, tmp_path_factory):
     kept = p.overrides
     try:
         p.overrides = [*kept, override]
-        stack.compose_for(p).run("up", "--detach", "--no-build", "--pull", "never", "canary")
+        p.compose().run("up", "--detach", "--no-build", "--pull", "never", "canary")
         if wildcard_dnat_matches_nothing(v4):
             # Podman 4.3's netavark writes the DNAT of an explicit 0.0.0.0 as `-d 0.0.0.0/32`, which matches
             # no packet: nothing answers there, on loopback or anywhere. conmon holds each port on every
@@ -117,11 +117,11 @@ def canary_stack(lab_stack, tmp_path_factory):
             )
         yield s, v4, v6
     finally:
-        stack.compose_for(p).run("rm", "--stop", "--force", "canary")
+        p.compose().run("rm", "--stop", "--force", "canary")
         p.overrides = kept
 
 
-def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_hardening(canary_stack):
+def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_lockdown(canary_stack):
     """These positive controls need no root (no `hardened` fixture)."""
     s, v4, v6 = canary_stack
     report = verify.run(s.project)
@@ -133,11 +133,11 @@ def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_hardening(
     assert {c.detail for c in canary} >= {f"HostIp 0.0.0.0 (all interfaces) port {v4}"}
     assert any(f"port {v6}" in c.detail and "::" in c.detail for c in canary), canary
     assert set(failing(report, "sockets")) >= {f"tcp/0.0.0.0:{v4}", f"udp/0.0.0.0:{v4}", f"tcp/:::{v6}"}
-    # `hardening`: the canary keeps Docker's defaults (capabilities, writable root, no limits) and is
+    # `lockdown`: the canary keeps Docker's defaults (capabilities, writable root, no limits) and is
     # flagged on each; the catalogue's containers pass.
-    [canary_container] = failing(report, "hardening")
+    [canary_container] = failing(report, "lockdown")
     assert canary_container.endswith("-canary-1")
-    [detail] = [c.detail for c in report.checks if c.name == "hardening" and c.status == Status.FAIL]
+    [detail] = [c.detail for c in report.checks if c.name == "lockdown" and c.status == Status.FAIL]
     # Podman gives every container a pids limit (containers.conf's pids_limit, 2048): no [5.29] there. An
     # engine without cgroups (rootless on cgroup v1) enforces no limit: those lines say skip, not fail.
     limits = ("[5.11]", "[5.12]", *(() if engine.kind().podman else ("[5.29]",))) if engine.kind().cgroups else ()
@@ -168,7 +168,7 @@ def test_canary_on_wildcards_is_flagged_by_the_neighbour_probe(canary_stack, har
 
 def test_a_stopped_service_fails_reachability_naming_it(canary_stack, hardened):
     s, _v4, _v6 = canary_stack
-    compose = stack.compose_for(s.project)
+    compose = s.project.compose()
     compose.run("stop", "redis")
     try:
         report = verify.run(s.project)
@@ -185,9 +185,9 @@ def test_a_hand_edited_compose_yaml_fails_static(lab_stack, tmp_path):
     (tmp_path / "services").symlink_to(root / "services")
     edited = tmp_path / "compose.yaml"
     edited.write_text(edited.read_text().replace("host_ip: 127.0.0.1", "host_ip: 0.0.0.0", 1))
-    real = stack.compose_for(lab_stack.project)
+    real = lab_stack.project.compose()
     compose = Compose(real.prefix, lab_stack.project.name, [edited], real.env, cwd=tmp_path)
-    checks = static.check(compose, tmp_path)
+    checks = static.check(compose.project, compose.config(), tmp_path)
     assert failing(checks, "static") == [
         "compose.yaml vs catalogue",
         f"echo tcp/{lab_stack.project.ports['echo']}->65432",

@@ -104,10 +104,10 @@ def locked(**changes):
     return Lockdown(**{**base, **changes})
 
 
-def test_a_locked_down_container_passes_hardening():
-    from lab.verify import hardening
+def test_a_locked_down_container_passes_lockdown():
+    from lab.verify import lockdown
 
-    assert hardening.problems(locked(), {"CHOWN", "SETUID", "SETGID"}) == []
+    assert lockdown.problems(locked(), {"CHOWN", "SETUID", "SETGID"}) == []
 
 
 @pytest.mark.parametrize(
@@ -128,9 +128,9 @@ def test_a_locked_down_container_passes_hardening():
     ],
 )
 def test_each_missing_safeguard_is_named(change, says):
-    from lab.verify import hardening
+    from lab.verify import lockdown
 
-    [problem] = hardening.problems(locked(**change), {"CHOWN", "SETUID", "SETGID"})
+    [problem] = lockdown.problems(locked(**change), {"CHOWN", "SETUID", "SETGID"})
     assert says in problem
 
 

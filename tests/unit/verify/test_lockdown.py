@@ -1,11 +1,11 @@
-"""verify's hardening check on Lockdown records as the engine reports them."""
+"""verify's lockdown check on Lockdown records as the engine reports them."""
 
 from lab.verify.checks import Status
 
 
 def test_an_engine_without_cgroups_skips_the_limits_and_still_judges_the_rest():
     from lab.inventory import Lockdown
-    from lab.verify.hardening import check
+    from lab.verify.lockdown import check
 
     c = Lockdown("p-redis-1", "redis", 999, 0, ("ALL",), (), True, True, False, 0, 0, 0, True, "unless-stopped")
     got = {(x.target, x.status) for x in check([c], known=True, cgroups=False)}
@@ -16,7 +16,7 @@ def test_an_engine_without_cgroups_skips_the_limits_and_still_judges_the_rest():
 def test_capabilities_are_judged_by_the_set_kept_however_the_engine_lists_them():
     from lab import caps
     from lab.inventory import Lockdown
-    from lab.verify.hardening import problems
+    from lab.verify.lockdown import problems
 
     def lock(add, drop):
         return Lockdown("p-x-1", "x", 999, 0, drop, add, True, True, False, 1, 1, 32, True, "unless-stopped")
@@ -34,7 +34,7 @@ def test_capabilities_are_judged_by_the_set_kept_however_the_engine_lists_them()
 def test_declared_limits_on_an_engine_without_cgroups_are_a_skip_never_a_pass():
     """A rootless engine on cgroup v1 keeps the numbers and enforces none (seen: 200 MiB used under 32 MB)."""
     from lab.inventory import Lockdown
-    from lab.verify.hardening import check
+    from lab.verify.lockdown import check
 
     c = Lockdown("p-redis-1", "redis", 999, 0, ("ALL",), (), True, True, False, 2**28, 10**9, 32, True, "always")
     got = {x.target: (x.status, x.detail) for x in check([c], known=True, cgroups=False)}
@@ -55,7 +55,7 @@ def _read_only(writable, mounts=()):
 def test_writable_mounts_the_engine_added_beside_a_read_only_root_are_a_warning_naming_them():
     """Podman's Docker API adds /run, /tmp and /var/tmp to any read-only container and lists them among the
     container's tmpfs mounts, so the project's own compose config says which were declared."""
-    from lab.verify.hardening import check, declared
+    from lab.verify.lockdown import check, declared
 
     redis = {
         "tmpfs": ["/run/redis:size=64k,mode=0700", "/tmp:size=1m"],
@@ -79,7 +79,7 @@ def test_writable_mounts_the_engine_added_beside_a_read_only_root_are_a_warning_
 
 
 def test_a_root_configured_read_only_that_the_kernel_shows_writable_fails():
-    from lab.verify.hardening import check
+    from lab.verify.lockdown import check
 
     got = check([_read_only(("/",))], True, True, None)
     assert [(x.status, x.detail) for x in got] == [

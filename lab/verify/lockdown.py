@@ -1,8 +1,9 @@
-"""Hardening: every container of the project as locked down as the catalogue says (CIS Docker Benchmark
-section 5, v1.6 numbering): 5.4 capabilities, 5.11 memory, 5.12 CPU, 5.13 read-only root, 5.26 no new
-privileges, 5.27 health, 5.29 pids; plus not privileged, a restart policy, and PID 1 not root with no
+"""Lockdown: every container of the project as locked down as the catalogue says (container hardening,
+CIS Docker Benchmark section 5, v1.6 numbering): 5.4 capabilities, 5.11 memory, 5.12 CPU, 5.13 read-only
+root, 5.26 no new privileges, 5.27 health, 5.29 pids; plus not privileged, a restart policy, and PID 1 not root with no
 effective capability, and what PID 1 can write beside a read-only root (read from /proc, so a privilege drop
-that did not happen, or a mount the engine added, is seen)."""
+that did not happen, or a mount the engine added, is seen). Named apart from `lab harden`, which is the
+host's firewall rules."""
 
 from __future__ import annotations
 
@@ -90,13 +91,13 @@ def check(
             bad = [b for b in bad if b not in skipped]
             # declared or not, nothing holds a container to them here (seen: 200 MiB used under 32 MB)
             said = "; ".join(skipped) if skipped else f"declared {limits}, not enforced"
-            checks.append(Check("hardening", f"{c.container} limits", SKIP, f"engine without cgroups: {said}"))
+            checks.append(Check("lockdown", f"{c.container} limits", SKIP, f"engine without cgroups: {said}"))
             limits = "limits: see skip"
         added = engine_added(c, declared)
         if added:  # not the project's doing: nothing in Compose turns Podman's off
             checks.append(
                 Check(
-                    "hardening",
+                    "lockdown",
                     f"{c.container} read-only",
                     WARN,
                     "root read-only, but writable mounts its compose files do not declare: "
@@ -104,11 +105,11 @@ def check(
                 )
             )
         if bad:
-            checks.append(Check("hardening", c.container, FAIL if known else WARN, "; ".join(bad)))
+            checks.append(Check("lockdown", c.container, FAIL if known else WARN, "; ".join(bad)))
         else:
             checks.append(
                 Check(
-                    "hardening",
+                    "lockdown",
                     c.container,
                     PASS,
                     f"uid {c.uid}, no capabilities, read-only, no-new-privileges, {limits}",
