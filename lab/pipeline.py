@@ -54,9 +54,10 @@ class Target:
     def prepare(self) -> None:
         """What must exist before the containers (images, state)."""
 
-    def start(self, before: list[ContainerState], listed: list) -> None:
-        """compose up."""
+    def start(self, before: list[ContainerState], listed: list) -> bool:
+        """compose up; whether compose ran (it may have nothing to do)."""
         self.compose.run("up", "--detach", timeout=1800)
+        return True
 
     def wait(self, timeout: float) -> list[Result]:
         raise NotImplementedError
@@ -111,8 +112,8 @@ def _up(t: Target, timeout: float, hardening: bool, started: Callable[[Project],
         if hardening:
             harden.add_project_rules(name)
         timeline.mark("start")
-        t.start(before, listed)
-        again = networks.replaced(made)
+        ran = t.start(before, listed)
+        again = networks.replaced(made) if ran else []
         if again:  # not what compose does today (see lab/networks.py): if it ever does, rules follow
             say(f"warning: compose replaced network(s) {', '.join(again)}; applying lab's rules to them now")
             if hardening:

@@ -95,13 +95,13 @@ class LabStack(pipeline.Target):
         self.replaced = images.ensure_images(self.compose, self.project.root)
         self.project.save()
 
-    def start(self, before: list[ContainerState], listed: list) -> None:
+    def start(self, before: list[ContainerState], listed: list) -> bool:
         self.fingerprint = _fingerprint(self.config)
         changed = drift.drifted(self.config, self.project.name, listed) if before else {}
         self.unchanged = not changed and _unchanged(self.project, self.config, self.fingerprint, before)
         if self.unchanged:
             say("every container is running as configured: nothing to start")
-            return
+            return False
         for service, what in sorted(changed.items()):  # compose would keep them: its config label is unchanged
             say(f"recreating {service}, changed behind lab's back: {'; '.join(what)}")
         self.compose.run("up", "--detach", "--no-build", "--pull", "never", "--remove-orphans")
@@ -110,6 +110,7 @@ class LabStack(pipeline.Target):
                 "up", "--detach", "--no-build", "--pull", "never", "--force-recreate", "--no-deps", *sorted(changed)
             )
         images.drop(self.replaced)  # the containers that ran them are recreated: now the engine lets them go
+        return True
 
     def wait(self, timeout: float) -> list[Result]:
         return wait_until_ready(
