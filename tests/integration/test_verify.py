@@ -91,7 +91,7 @@ services:
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def canary_stack(lab_stack, tmp_path_factory):
     """The session's stack, then a canary on the wildcards added behind lab's back with plain compose
     (`lab up` itself refuses such a file before starting anything). The canary is removed after, and the
@@ -121,61 +121,63 @@ def canary_stack(lab_stack, tmp_path_factory):
         p.overrides = kept
 
 
-def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_lockdown(canary_stack):
-    """These positive controls need no root (no `hardened` fixture)."""
-    s, v4, v6 = canary_stack
-    report = verify.run(s.project)
-    assert not report.ok
-    assert failing(report, "static") == sorted(
-        [f"canary tcp/{v4}->65432", f"canary tcp/{v6}->65432", f"canary udp/{v4}->65432"]
-    )
-    canary = [c for c in report.checks if c.name == "runtime" and c.status == Status.FAIL]
-    assert {c.detail for c in canary} >= {f"HostIp 0.0.0.0 (all interfaces) port {v4}"}
-    assert any(f"port {v6}" in c.detail and "::" in c.detail for c in canary), canary
-    assert set(failing(report, "sockets")) >= {f"tcp/0.0.0.0:{v4}", f"udp/0.0.0.0:{v4}", f"tcp/:::{v6}"}
-    # `lockdown`: the canary keeps Docker's defaults (capabilities, writable root, no limits) and is
-    # flagged on each; the catalogue's containers pass.
-    [canary_container] = failing(report, "lockdown")
-    assert canary_container.endswith("-canary-1")
-    [detail] = [c.detail for c in report.checks if c.name == "lockdown" and c.status == Status.FAIL]
-    # Podman gives every container a pids limit (containers.conf's pids_limit, 2048): no [5.29] there. An
-    # engine without cgroups (rootless on cgroup v1) enforces no limit: those lines say skip, not fail.
-    limits = ("[5.11]", "[5.12]", *(() if engine.kind().podman else ("[5.29]",))) if engine.kind().cgroups else ()
-    for clause in ("[5.4]", "[5.13]", *limits):
-        assert clause in detail, detail
-    # The catalogue's own services still pass everywhere (but the neighbour probe, next test).
-    assert [
-        c
-        for c in report.checks
-        if c.status == Status.FAIL
-        and c.name != "neighbour"
-        and "canary" not in c.target
-        and str(v4) not in c.target
-        and str(v6) not in c.target
-    ] == []
+class TestWildcardCanary:
+    """The canary joins the session's stack for these tests only: class scope, so it is gone before the
+    tests after them verify that stack."""
 
-
-def test_canary_on_wildcards_is_flagged_by_the_neighbour_probe(canary_stack, hardened):
-    s, v4, v6 = canary_stack
-    report = verify.run(s.project)
-    must = {f"tcp/{v4} via host veth v4", f"udp/{v4} via host veth v4", f"tcp/{v6} via host veth v6"}
-    if wildcard_dnat_matches_nothing(v4):  # conmon's sockets (see canary_stack): TCP accepted, UDP unanswered
-        must -= {f"udp/{v4} via host veth v4"}
-    dual_stack = {f"tcp/{v6} via host veth v4"}  # a [::] listener may also accept IPv4
-    # The canary's own address is routable too (published ports), unless the project rule holds: it does.
-    assert must <= set(failing(report, "neighbour")) <= must | dual_stack
-
-
-def test_a_stopped_service_fails_reachability_naming_it(canary_stack, hardened):
-    s, _v4, _v6 = canary_stack
-    compose = s.project.compose()
-    compose.run("stop", "redis")
-    try:
+    def test_canary_on_wildcards_is_flagged_by_static_runtime_sockets_and_lockdown(self, canary_stack):
+        """These positive controls need no root (no `hardened` fixture)."""
+        s, v4, v6 = canary_stack
         report = verify.run(s.project)
-        assert {t.split()[0] for t in failing(report, "reach")} >= {"redis"}
-        assert all(t.startswith(("redis", "api")) for t in failing(report, "reach"))
-    finally:
-        compose.run("start", "redis")
+        assert not report.ok
+        assert failing(report, "static") == sorted(
+            [f"canary tcp/{v4}->65432", f"canary tcp/{v6}->65432", f"canary udp/{v4}->65432"]
+        )
+        canary = [c for c in report.checks if c.name == "runtime" and c.status == Status.FAIL]
+        assert {c.detail for c in canary} >= {f"HostIp 0.0.0.0 (all interfaces) port {v4}"}
+        assert any(f"port {v6}" in c.detail and "::" in c.detail for c in canary), canary
+        assert set(failing(report, "sockets")) >= {f"tcp/0.0.0.0:{v4}", f"udp/0.0.0.0:{v4}", f"tcp/:::{v6}"}
+        # `lockdown`: the canary keeps Docker's defaults (capabilities, writable root, no limits) and is
+        # flagged on each; the catalogue's containers pass.
+        [canary_container] = failing(report, "lockdown")
+        assert canary_container.endswith("-canary-1")
+        [detail] = [c.detail for c in report.checks if c.name == "lockdown" and c.status == Status.FAIL]
+        # Podman gives every container a pids limit (containers.conf's pids_limit, 2048): no [5.29] there. An
+        # engine without cgroups (rootless on cgroup v1) enforces no limit: those lines say skip, not fail.
+        limits = ("[5.11]", "[5.12]", *(() if engine.kind().podman else ("[5.29]",))) if engine.kind().cgroups else ()
+        for clause in ("[5.4]", "[5.13]", *limits):
+            assert clause in detail, detail
+        # The catalogue's own services still pass everywhere (but the neighbour probe, next test).
+        assert [
+            c
+            for c in report.checks
+            if c.status == Status.FAIL
+            and c.name != "neighbour"
+            and "canary" not in c.target
+            and str(v4) not in c.target
+            and str(v6) not in c.target
+        ] == []
+
+    def test_canary_on_wildcards_is_flagged_by_the_neighbour_probe(self, canary_stack, hardened):
+        s, v4, v6 = canary_stack
+        report = verify.run(s.project)
+        must = {f"tcp/{v4} via host veth v4", f"udp/{v4} via host veth v4", f"tcp/{v6} via host veth v6"}
+        if wildcard_dnat_matches_nothing(v4):  # conmon's sockets (see canary_stack): TCP accepted, UDP unanswered
+            must -= {f"udp/{v4} via host veth v4"}
+        dual_stack = {f"tcp/{v6} via host veth v4"}  # a [::] listener may also accept IPv4
+        # The canary's own address is routable too (published ports), unless the project rule holds: it does.
+        assert must <= set(failing(report, "neighbour")) <= must | dual_stack
+
+    def test_a_stopped_service_fails_reachability_naming_it(self, canary_stack, hardened):
+        s, _v4, _v6 = canary_stack
+        compose = s.project.compose()
+        compose.run("stop", "redis")
+        try:
+            report = verify.run(s.project)
+            assert {t.split()[0] for t in failing(report, "reach")} >= {"redis"}
+            assert all(t.startswith(("redis", "api")) for t in failing(report, "reach"))
+        finally:
+            compose.run("start", "redis")
 
 
 def test_a_hand_edited_compose_yaml_fails_static(lab_stack, tmp_path):
