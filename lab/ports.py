@@ -176,7 +176,9 @@ def publishers() -> dict[tuple[int, str], tuple[str, str]]:
     from lab import engine
 
     found: dict[tuple[int, str], tuple[str, str]] = {}
-    for c in engine.client().containers.list():
+    # ignore_removed: a container of another project removed between the list and its inspect is not ours
+    # to name, and must not fail the whole read (seen with stacks going down beside a `lab ports`)
+    for c in engine.client().containers.list(ignore_removed=True):
         for key, entries in (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
             protocol = key.partition("/")[2] or "tcp"
             for e in entries or []:

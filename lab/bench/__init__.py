@@ -41,7 +41,7 @@ def _leftovers() -> None:
     """A killed bench leaves its project behind: it is the bench's own, so it goes (saying so)."""
     client = engine.client()
     label = f"{PROJECT_LABEL}={PROJECT}"
-    found = client.containers.list(all=True, filters={"label": label})
+    found = client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
     vols = client.volumes.list(filters={"label": label})
     if not found and not vols:
         return

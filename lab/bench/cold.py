@@ -41,7 +41,8 @@ def clear(root: Path) -> list[str]:
     client = engine.client()
     images = [name for name in lab_images() if engine.image_id(name)]
     ids = {engine.image_id(name) for name in images}
-    users = sorted({c.labels.get(PROJECT_LABEL, c.name) for c in client.containers.list(all=True) if c.image.id in ids})
+    every = client.containers.list(all=True, ignore_removed=True)
+    users = sorted({c.labels.get(PROJECT_LABEL, c.name) for c in every if c.image.id in ids})
     if users:
         raise UsageError(
             f"--cold removes lab's images, and project(s) {', '.join(users)} still have containers on them",
