@@ -5,7 +5,8 @@ Two ways, both judged by the same rules on the effective config Compose will the
   whole list again under Compose's `!override` tag, every port on 127.0.0.1 (and ::1 where this host
   has IPv6 loopback) with the same host port, target and protocol. Without the tag Compose *adds* the
   override's entries to the file's and the wildcard binding stays (checked with Compose 2.40).
-  Each project bridge gets `host_binding_ipv4: 127.0.0.1`.
+  Each project bridge gets `host_binding_ipv4: 127.0.0.1`; a gateway mode that ignores the host IP of a
+  mapping (`routed`, `nat-unprotected`: LAB015) is taken out with Compose's `!reset`, back to the default.
 - `--in-place`: the user's own files edited with ruamel.yaml's round trip, comments and layout kept.
 
 The one place that writes a user's file is `write` (atomic: a temporary file renamed over the old).
@@ -23,6 +24,7 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from lab import addr, hostnet, rules
 from lab.check import Located, locate, relative
 from lab.check import load as loader
 from lab.errors import FixRefused
+from lab.rules import LAB014_bridge_binds_everywhere as lab014
+from lab.rules import LAB015_gateway_mode as lab015
 from lab.rules import ports as p
 from lab.rules.LAB014_bridge_binds_everywhere import OPTION
 
@@ -54,6 +58,7 @@ class Plan:
     ipv6: bool
     diff: str = field(default="")
     fixing: set[str] = field(default_factory=set)  # fingerprints of the findings the plan repairs
+    gateways: list[tuple[str, str]] = field(default_factory=list)  # (network, gateway-mode option) removed
 
     def summary(self, written: bool) -> list[str]:
         base = Path.cwd()
@@ -62,8 +67,14 @@ class Plan:
         if not self.texts:
             out.append("nothing to fix: every published port is on loopback already")
         else:
-            what = f"{self.ports} port(s) onto {hosts}" + (
-                f", host_binding_ipv4 on {', '.join(self.networks)}" if self.networks else ""
+            what = (
+                f"{self.ports} port(s) onto {hosts}"
+                + (f", host_binding_ipv4 on {', '.join(self.networks)}" if self.networks else "")
+                + (
+                    f", gateway mode back to the default on {', '.join(sorted({n for n, _ in self.gateways}))}"
+                    if self.gateways
+                    else ""
+                )
             )
             verb = "wrote" if written else "would write (run with --write)"
             out.append(f"{verb} {', '.join(relative(t, base) for t in self.texts)}: {what}")
@@ -124,9 +135,10 @@ def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = No
     fixable = [i.finding for i in found if i.finding.rule in rules.FIXABLE]
     left = [i for i in found if i.finding.rule not in rules.FIXABLE]
     bad_ports = {(f.service, json.dumps(f.port, sort_keys=True)) for f in fixable if f.port is not None}
-    networks = sorted({f.anchor[1] for f in fixable if f.port is None and f.anchor[:1] == ("networks",)})
+    networks = sorted({f.anchor[1] for f in fixable if f.rule == lab014.RULE.id})
+    gateways = sorted({(f.anchor[1], f.anchor[3]) for f in fixable if f.rule == lab015.RULE.id})
     if in_place:
-        texts, count = _in_place(loaded, sources, bad_ports, networks, ipv6)
+        texts, count = _in_place(loaded, sources, bad_ports, networks, ipv6, gateways)
     else:
         if _version(loaded.compose_version) < MIN_COMPOSE:
             raise FixRefused(
@@ -138,10 +150,21 @@ def plan(loaded: loader.Loaded, in_place: bool = False, output: Path | None = No
         if target in loaded.files:
             loaded = _without(loaded, target)  # a second run regenerates the override from the user's files
             return plan(loaded, in_place, output, force)
-        text, count = _override(loaded, sources, bad_ports, networks, ipv6, _kept_comments(judged))
+        text, count = _override(loaded, sources, bad_ports, networks, ipv6, _kept_comments(judged), gateways)
         texts = {target: text} if text else {}
     before = {path: path.read_text() if path.is_file() else "" for path in texts}
-    result = Plan(loaded, texts, before, count, networks, left, in_place, ipv6, fixing={f.fingerprint for f in fixable})
+    result = Plan(
+        loaded,
+        texts,
+        before,
+        count,
+        networks,
+        left,
+        in_place,
+        ipv6,
+        fixing={f.fingerprint for f in fixable},
+        gateways=gateways,
+    )
     result.diff = "".join(
         line
         for path in texts
@@ -258,6 +281,7 @@ def _override(
     networks: list[str],
     ipv6: bool,
     kept: dict[tuple[str, str], str] | None = None,
+    gateways: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, int]:
     lines, count = [HEADER.rstrip("\n")], 0
     services = {name for name, _ in bad}
@@ -272,11 +296,16 @@ def _override(
             f"      - {_flow(port)}{(kept or {}).get((name, json.dumps(p.summary(port), sort_keys=True)), '')}"
             for port in fixed
         ]
-    if networks:
+    if networks or gateways:
         lines.append("networks:")
-        for key in networks:
-            lines += [f"  {_key(key)}:", "    driver_opts:", f"      {OPTION}: {json.dumps(addr.LOOPBACK_V4)}"]
-    if not services and not networks:
+        for key in sorted({*networks, *(n for n, _ in gateways)}):
+            lines += [f"  {_key(key)}:", "    driver_opts:"]
+            if key in networks:
+                lines.append(f"      {OPTION}: {json.dumps(addr.LOOPBACK_V4)}")
+            # `!reset` takes the key out of the merged config: the engine's default (nat, which honours
+            # the host IP of every mapping) applies again
+            lines += [f"      {option}: !reset null" for net, option in gateways if net == key]
+    if not services and not networks and not gateways:
         return "", 0
     return "\n".join(lines) + "\n", count
 
@@ -303,7 +332,12 @@ def _short(raw: str, host: str) -> str:
 
 
 def _in_place(
-    loaded: loader.Loaded, sources: locate.Sources, bad: set[tuple[str, str]], networks: list[str], ipv6: bool
+    loaded: loader.Loaded,
+    sources: locate.Sources,
+    bad: set[tuple[str, str]],
+    networks: list[str],
+    ipv6: bool,
+    gateways: Sequence[tuple[str, str]] = (),
 ) -> tuple[dict[Path, str], int]:
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
@@ -363,6 +397,19 @@ def _in_place(
             if not isinstance(nets.get(key), dict):
                 nets[key] = {}
             nets[key].setdefault("driver_opts", {})[OPTION] = addr.LOOPBACK_V4
+    for key, option in gateways:  # out of the file that wrote it
+        place = sources.place(("networks", key, "driver_opts", option))
+        path = place.file if place else None
+        doc = None if path is None else docs.get(path) or docs.setdefault(path, y.load(path.read_text()))
+        opts = ((((doc or {}).get("networks") or {}).get(key) or {}).get("driver_opts")) if doc else None
+        if not isinstance(opts, dict) or option not in opts:
+            raise FixRefused(
+                f"network {key}: {option} is not written where lab can edit it",
+                "remove it by hand, or use the override (`lab fix --write` without --in-place)",
+            )
+        del opts[option]
+        if not opts:
+            del doc["networks"][key]["driver_opts"]
     texts = {}
     for path, doc in docs.items():
         out = io.StringIO()

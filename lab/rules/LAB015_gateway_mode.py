@@ -22,6 +22,7 @@ RULE = Rule(
     "remove the com.docker.network.bridge.gateway_mode_ipv4/_ipv6 option (the default, nat, keeps the host IP"
     " of a mapping) and recreate the network",
     ("https://github.com/moby/moby/pull/47871", "https://docs.docker.com/engine/network/packet-filtering-firewalls/"),
+    fixable=True,
 )
 
 OPTIONS = tuple(f"com.docker.network.bridge.gateway_mode_ipv{family}" for family in ("4", "6"))
