@@ -67,15 +67,12 @@ class Plan:
         if not self.texts:
             out.append("nothing to fix: every published port is on loopback already")
         else:
-            what = (
-                f"{self.ports} port(s) onto {hosts}"
-                + (f", host_binding_ipv4 on {', '.join(self.networks)}" if self.networks else "")
-                + (
-                    f", gateway mode back to the default on {', '.join(sorted({n for n, _ in self.gateways}))}"
-                    if self.gateways
-                    else ""
-                )
-            )
+            parts = [f"{self.ports} port(s) onto {hosts}"] if self.ports else []
+            if self.networks:
+                parts.append(f"host_binding_ipv4 on {', '.join(self.networks)}")
+            if self.gateways:
+                parts.append(f"gateway mode back to the default on {', '.join(sorted({n for n, _ in self.gateways}))}")
+            what = ", ".join(parts)
             verb = "wrote" if written else "would write (run with --write)"
             out.append(f"{verb} {', '.join(relative(t, base) for t in self.texts)}: {what}")
             if not self.in_place:
@@ -88,10 +85,20 @@ class Plan:
                     f"use it: docker compose {env}{' '.join('-f ' + n for n in names)} up -d  "
                     f"(or COMPOSE_FILE={os.pathsep.join(names)} in .env)"
                 )
+        # What lab fix does not repair, each high or medium one with its place and fix; the lows (hardening
+        # that matters after a compromise: one per service and rule, 288 lines on a 57-service project) as a
+        # count per rule, with where to read them
+        lows: dict[str, int] = {}
         for item in self.left:
             f = item.finding
+            if f.severity == rules.LOW:
+                lows[f.rule] = lows.get(f.rule, 0) + 1
+                continue
             where = f" ({relative(item.place.file, base)}:{item.place.line})" if item.place else ""
             out.append(f"left alone{where}: {f.severity} {f.rule} {f.line()}: {f.fix}")
+        if lows:
+            counted = ", ".join(f"{rule} ×{n}" for rule, n in sorted(lows.items()))
+            out.append(f"left alone: {sum(lows.values())} low finding(s) ({counted}): `lab check` lists each")
         return out
 
 

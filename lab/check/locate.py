@@ -195,19 +195,21 @@ class Sources:
                     continue
                 key = key if rest else None
                 if depth == len(anchor) and item is not None:
-                    hit = self._item(node, item)
+                    hit = self._item(node, item, environment=anchor[-1] == "environment")
                     if hit is not None:
                         return Place(path, hit.start_mark.line + 1)
                 return Place(path, (key or node).start_mark.line + 1)
         return Place(self.trees[0][0], 1) if self.trees else None
 
-    def _item(self, node: Any, item: Any) -> Any:
+    def _item(self, node: Any, item: Any, environment: bool = False) -> Any:
         if isinstance(node, yaml.MappingNode):  # networks: {lan: …}
             return _key_node(node, str(item))
         if not isinstance(node, yaml.SequenceNode):
             return None
         for entry in node.value:
             value = plain(entry)
+            if environment and isinstance(value, str) and value.partition("=")[0].strip() == str(item):
+                return entry  # `- KEY=value`, or `- KEY` taken from the shell: the variable's own line
             if isinstance(item, str) and item.startswith("/"):  # a bind source, made absolute by compose
                 source = value.get("source") if isinstance(value, dict) else str(value).split(":", 1)[0]
                 if isinstance(source, str) and self._same_path(source, item):

@@ -85,3 +85,17 @@ def test_in_place_on_a_read_only_mount_is_refused(project):
         pytest.skip(f"skipped: cannot make a read-only mount here ({out.stderr.strip()})")
     refused(out, "compose.yaml is read-only or a mount point")
     assert path.read_text() == EXPOSED
+
+
+def test_what_lab_fix_leaves_alone_is_listed_by_severity_and_the_lows_counted(project):
+    """A high or medium finding lab fix does not repair is named with its place and fix; the lows (one per
+    service and rule) are counted per rule in one line, not listed one by one."""
+    services = "".join(f"  web{i}:\n    image: nginx:1.27\n    ports: ['808{i}:80']\n" for i in range(3))
+    root = project({"compose.yaml": "services:\n" + services + "  root:\n    image: busybox:1.36\n    user: root\n"})
+    out = lab("fix", cwd=root)
+    assert out.returncode == 0, out.stderr
+    said = out.stderr.splitlines()
+    assert [ln for ln in said if ln.startswith("lab fix: left alone (compose.yaml:") and " medium LAB023 " in ln]
+    assert not [ln for ln in said if " low LAB0" in ln]
+    [lows] = [ln for ln in said if ln.startswith("lab fix: left alone: ")]
+    assert "LAB018 ×4" in lows and "LAB028 ×4" in lows and lows.endswith("`lab check` lists each")

@@ -142,3 +142,20 @@ def test_the_new_rules_point_at_the_line_that_says_it(tmp_path):
     assert {("LAB017", 3), ("LAB023", 4), ("LAB025", 7), ("LAB026", 8), ("LAB021", 11), ("LAB027", 14)} <= got
     assert ("LAB020", 16) in got
     assert not any("hunter2" in f["message"] for f in json.loads(out.stdout)["findings"])
+
+
+def test_a_credential_in_list_form_environment_points_at_its_own_line(tmp_path):
+    """`- KEY=value` entries: the finding is on the entry's line, not on `environment:`."""
+    (tmp_path / "compose.yaml").write_text(
+        """services:
+  app:
+    image: myorg/app:1.2
+    environment:
+      - LOG_LEVEL=info
+      - DB_PASSWORD=hunter2
+      - DATABASE_URL=postgres://app:hunter2@db/app
+"""
+    )
+    out = lab("check", "--format", "json", cwd=tmp_path)
+    got = {(f["rule"], f["line"]) for f in json.loads(out.stdout)["findings"]}
+    assert {("LAB025", 6), ("LAB026", 7)} <= got, got
