@@ -15,11 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from lab.compose_cli import find_compose
-from lab.errors import ComposeNotFound
-from tests.unit.check.conftest import lab
+from tests.unit.check.conftest import compose_available, lab  # noqa: F401 (an autouse fixture: no Compose, skip)
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -60,14 +56,6 @@ DIFFERENCES = {
     ("dev-stack.yaml", "app", "CL-0004"): BUILT_HERE,
     ("sentry-like.yaml", "clickhouse", "CL-0004"): BUILT_HERE,
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compose_available():
-    try:
-        find_compose()
-    except ComposeNotFound as exc:
-        pytest.skip(f"skipped: {exc} (`make setup` installs it)")
 
 
 def _project(case: Path, root: Path) -> Path:
