@@ -35,7 +35,7 @@ def _engine() -> tuple[list[Finding], str | None]:
     if why:
         found.append(Finding("firewall backend", FAIL, why, "see docs/engines.md (nftables backend)"))
     elif not harden.can_harden():
-        ownrules = [d for d in enginefacts.raw_drops() if d.owner == "engine"]
+        ownrules = [d for d in enginefacts.raw_drops() if d.owner == "engine" and d.verdict == "DROP"]
         found.append(
             Finding(
                 "engine raw rules",

@@ -76,7 +76,9 @@ def _nft_tables() -> str:
 
 @dataclass(frozen=True)
 class RawDrop:
-    """A DROP in the raw table's PREROUTING, as `-S` prints it: lab's, the engine's or anyone's."""
+    """A DROP in the raw table's PREROUTING, as `-S` prints it: lab's, the engine's or anyone's. Or an ACCEPT
+    for one interface in front of them: Docker 28.2 writes one per container for each of a network's
+    `trusted_host_interfaces`, and a packet from there never meets the DROPs behind it."""
 
     tool: str
     destination: str
@@ -86,6 +88,8 @@ class RawDrop:
     comment: str
     text: str  # the rule as written, for reports (without its counters)
     packets: int = 0  # its counter when read with -v
+    verdict: str = "DROP"  # or "ACCEPT" (only with `only_from`)
+    only_from: str = ""  # an ACCEPT's interface, `+` a wildcard as iptables reads it
 
     @property
     def owner(self) -> str:
@@ -100,20 +104,31 @@ class RawDrop:
         spared = f" ! -i {self.not_from}" if self.not_from else ""
         proto = f" -p {self.protocol}" if self.protocol else ""
         port = f" --dport {self.port}" if self.port is not None else ""
-        return f"{who} `{self.tool} -t raw -d {self.destination}{spared}{proto}{port} -j DROP`"
+        only = f" -i {self.only_from}" if self.only_from else ""
+        return f"{who} `{self.tool} -t raw -d {self.destination}{spared}{only}{proto}{port} -j {self.verdict}`"
 
-    def drops(self, host: str, port: int, protocol: str, interface: str) -> bool:
-        """Would a packet to host:port/protocol arriving on `interface` meet this DROP?"""
+    def meets(self, host: str, port: int, protocol: str, interface: str) -> bool:
+        """Does a packet to host:port/protocol arriving on `interface` match this rule?"""
         return (
             addr.within(host, self.destination)
             and self.not_from != interface
+            and (not self.only_from or _interface_matches(self.only_from, interface))
             and (not self.protocol or self.protocol == protocol)
             and (self.port is None or self.port == port)
         )
 
+    def drops(self, host: str, port: int, protocol: str, interface: str) -> bool:
+        """Would a packet to host:port/protocol arriving on `interface` meet this DROP?"""
+        return self.verdict == "DROP" and self.meets(host, port, protocol, interface)
+
+
+def _interface_matches(pattern: str, interface: str) -> bool:
+    return interface.startswith(pattern[:-1]) if pattern.endswith("+") else interface == pattern
+
 
 def raw_drops() -> list[RawDrop]:
-    """The raw table's PREROUTING DROP rules in the order a packet meets them ([] when it cannot be read)."""
+    """The raw table's PREROUTING DROP rules, and the ACCEPTs for one interface among them, in the order a
+    packet meets them ([] when it cannot be read)."""
     if harden.can_harden():
         return []
     found = []
@@ -125,22 +140,26 @@ def raw_drops() -> list[RawDrop]:
 
 
 def parse_drop(tool: str, line: str) -> RawDrop | None:
-    """`-A PREROUTING -d X [! -i Y] [-p P] [-m P --dport N] [-m comment --comment C] -j DROP`, else None."""
+    """`-A PREROUTING -d X [! -i Y] [-p P] [-m P --dport N] [-m comment --comment C] -j DROP`, or such an
+    ACCEPT for one interface (`-i Z`), else None."""
     parts = shlex.split(line)
-    if parts[:2] != ["-A", "PREROUTING"] or parts[-2:] != ["-j", "DROP"]:
+    if parts[:2] != ["-A", "PREROUTING"] or parts[-2:] not in (["-j", "DROP"], ["-j", "ACCEPT"]):
         return None
+    verdict, only = parts[-1], ""
     rest, dest, spared, proto, port, comment, packets = parts[2:-2], "", "", "", None, "", 0
     if "-c" in rest and len(rest) > rest.index("-c") + 2:  # -v's counters: "-c PACKETS BYTES"
         at = rest.index("-c")
         packets = int(rest[at + 1]) if rest[at + 1].isdigit() else 0
         del rest[at : at + 3]
-    shown = ["-A", "PREROUTING", *rest, "-j", "DROP"]
+    shown = ["-A", "PREROUTING", *rest, "-j", verdict]
     while rest:
         match rest:
             case ["-d", d, *more]:
                 dest, rest = d, more
             case ["!", "-i", i, *more]:
                 spared, rest = i, more
+            case ["-i", i, *more]:
+                only, rest = i, more
             case ["-p", p, *more]:
                 proto, rest = p, more
             case ["-m", "comment", "--comment", c, *more]:
@@ -151,14 +170,22 @@ def parse_drop(tool: str, line: str) -> RawDrop | None:
                 port, rest = int(n), more
             case _:
                 return None  # a condition this reading does not know: not claimed as a drop
-    if not dest:
+    if not dest or (verdict == "ACCEPT") != bool(only):  # an ACCEPT for every interface is not one of these
         return None
-    return RawDrop(tool, dest, spared, proto, port, comment, shlex.join(shown[1:]), packets)
+    return RawDrop(tool, dest, spared, proto, port, comment, shlex.join(shown[1:]), packets, verdict, only)
 
 
 def droppers(host: str, port: int, protocol: str, interface: str, drops: list[RawDrop]) -> list[RawDrop]:
-    """Every DROP a packet would meet, first (the one that counts it) first; lab's probe counters left out."""
-    return [d for d in drops if d.owner != "probe" and d.drops(host, port, protocol, interface)]
+    """Every DROP a packet would meet, first (the one that counts it) first, up to an ACCEPT that lets it
+    through; lab's probe counters left out."""
+    met = []
+    for d in drops:
+        if d.owner == "probe" or not d.meets(host, port, protocol, interface):
+            continue
+        if d.verdict == "ACCEPT":
+            break
+        met.append(d)
+    return met
 
 
 def gateway_modes(options: dict) -> dict[str, str]:

@@ -116,9 +116,13 @@ def refuse_held(project: Project, mine: set[tuple[int, str]]) -> None:
         _raise(project, endpoint.service, f"{h.protocol}/{h.address or '*'}:{h.port}", ports.who(h))
 
 
-# "Bind for 127.0.0.1:6379 failed: port is already allocated" (engine) or
-# "listen tcp4 127.0.0.1:6379: bind: address already in use" (docker-proxy)
-_ALLOCATED = re.compile(r"(?:Bind for |listen (?:tcp|udp)[46]? )\[?([0-9a-f.:]+?)\]?:(\d+)\b", re.I)
+# "Bind for 127.0.0.1:6379 failed: port is already allocated" (engine), "listen tcp4 127.0.0.1:6379: bind:
+# address already in use" (docker-proxy) or, Docker 28, "failed to bind host port for
+# 127.0.0.1:6379:172.20.0.5:6379/tcp: address already in use" (the engine binds the port itself)
+_ALLOCATED = re.compile(
+    r"(?:Bind for |listen (?:tcp|udp)[46]? |failed to bind host port for )(?:\[([0-9a-f:]+)\]|([0-9.]+|::)):(\d+)\b",
+    re.I,
+)
 
 
 def explain_race(project: Project, stderr: str) -> None:
@@ -126,7 +130,7 @@ def explain_race(project: Project, stderr: str) -> None:
     match = _ALLOCATED.search(stderr)
     if not match or not ("already allocated" in stderr or "address already in use" in stderr):
         return
-    host, port = match.group(1), int(match.group(2))
+    host, port = match.group(1) or match.group(2), int(match.group(3))
     service = next((s for s, p in project.ports.items() if p == port), "?")
     held = [h for h in ports.holders({port})]
     holder = ports.who(held[0]) if held else "another process (gone by now)"

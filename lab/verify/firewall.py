@@ -64,9 +64,13 @@ def _behind(rule: harden.Rule, engine_rules: list[enginefacts.RawDrop]) -> str:
     mine = [
         d for d in engine_rules if d.tool == rule.tool and addr.within(d.destination.split("/")[0], rule.destination)
     ]
-    if mine:
-        return f"; the engine's own rules behind it: {len(mine)}"
-    return "; none of the engine's own behind it"
+    drops = [d for d in mine if d.verdict == "DROP"]
+    # a network's trusted_host_interfaces: the engine's ACCEPT in front of its own DROP for those interfaces
+    trusted = sorted({d.only_from for d in mine if d.verdict == "ACCEPT"})
+    past = f" (it lets {', '.join(trusted)} past them: trusted_host_interfaces)" if trusted else ""
+    if drops:
+        return f"; the engine's own rules behind it: {len(drops)}{past}"
+    return "; none of the engine's own behind it" + past
 
 
 def _closers(guarded: list[Attempt]) -> str:

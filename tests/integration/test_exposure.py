@@ -118,10 +118,22 @@ networks:
 def canary(engine_ok, tmp_path):
     """A project of two echo canaries on a network of its own: one published on 127.0.0.1 only, one
     not published at all. Started with plain compose, so no lab rule guards it."""
+    with canary_project(tmp_path) as name:
+        yield name
+
+
+@contextmanager
+def canary_project(tmp_path, network_options: dict[str, str] | None = None):
+    """The canary project, with `network_options` as its network's driver_opts; removed after, with any
+    rule lab added for it."""
     needs_root()
     name = f"labtest-direct-{secrets.token_hex(3)}"
     [port] = ports.pick_free(1, ("tcp", "udp"), ("127.0.0.1",), low=20000, high=45000)
-    (tmp_path / "compose.yaml").write_text(CANARY.format(port=port))
+    text = CANARY.format(port=port)
+    if network_options:
+        opts = ", ".join(f"{k}: '{v}'" for k, v in network_options.items())
+        text = text.replace("  own: {}", f"  own: {{driver_opts: {{{opts}}}}}")
+    (tmp_path / "compose.yaml").write_text(text)
     compose = Compose(find_compose()[0], name, [tmp_path / "compose.yaml"], {}, cwd=tmp_path)
     try:
         compose.run("up", "--detach", "--pull", "never")

@@ -43,6 +43,28 @@ def test_the_first_drop_a_packet_meets_is_lab_s_and_the_engine_s_stand_behind():
     assert enginefacts.droppers("172.19.0.2", 80, "tcp", "br-c7b1", drops) == []  # its own bridge
 
 
+# Docker 28.2 with a network's trusted_host_interfaces: an ACCEPT per interface in front of the engine's DROP
+TRUSTED = [
+    "-A PREROUTING -d 172.19.0.2/32 -i eth+ -c 4 240 -j ACCEPT",
+    "-A PREROUTING -d 172.19.0.2/32 ! -i br-c7b1 -c 0 0 -j DROP",
+    "-A PREROUTING -j ACCEPT",  # one for every interface: not one of these
+]
+
+
+def test_a_trusted_interface_s_accept_is_read_and_ends_what_a_packet_from_it_meets():
+    rules = table(TRUSTED)
+    assert [(d.verdict, d.only_from, d.not_from, d.owner) for d in rules] == [
+        ("ACCEPT", "eth+", "", "engine"),
+        ("DROP", "", "br-c7b1", "engine"),
+    ]
+    assert rules[0].describe() == "the engine's own rule `iptables -t raw -d 172.19.0.2/32 -i eth+ -j ACCEPT`"
+    assert enginefacts.droppers("172.19.0.2", 80, "tcp", "eth0", rules) == []  # let through: no DROP behind it
+    assert enginefacts.droppers("172.19.0.2", 80, "tcp", "wlan0", rules) == [rules[1]]
+    lab_first = table(DOCKER28[:1]) + rules  # lab's DROP in front: it counts, nothing of the engine's behind
+    assert [d.owner for d in enginefacts.droppers("172.19.0.2", 80, "tcp", "eth0", lab_first)] == ["lab"]
+    assert [d.owner for d in enginefacts.droppers("172.19.0.2", 80, "tcp", "wlan0", lab_first)] == ["lab", "engine"]
+
+
 def test_a_probe_drop_names_the_rule_that_counted_it_and_what_stands_behind():
     before = table()
     after = table([line.replace("-c 7 420", "-c 9 540") for line in DOCKER28])

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from lab import errors, portplan
@@ -58,12 +60,26 @@ def test_race_message_is_parsed(tmp_path, monkeypatch):
     portplan.explain_race(p, "some other failure")  # not a port race: nothing raised
 
 
-def test_proxy_race_message_is_parsed(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("stderr", "address"),
+    [
+        ("Error starting userland proxy: listen tcp4 127.0.0.1:44849: bind: address already in use", "127.0.0.1"),
+        ("Error starting userland proxy: listen tcp6 [::1]:44849: bind: address already in use", "::1"),
+        # Docker 28: the engine binds the port itself, and says so with the whole mapping
+        (
+            "failed to set up container networking: driver failed programming external connectivity on endpoint "
+            "p-api-1 (d878): failed to bind host port for 127.0.0.1:44849:172.20.0.5:5000/tcp: address already in use",
+            "127.0.0.1",
+        ),
+        ("failed to bind host port for [::1]:44849:[fd00::5]:5000/tcp: address already in use", "::1"),
+        ("Bind for :::44849 failed: port is already allocated", "::"),
+    ],
+)
+def test_every_engine_s_race_message_is_parsed(tmp_path, monkeypatch, stderr, address):
     p = projects.Project("t", tmp_path)
     p.ports["api"] = 44849
     monkeypatch.setattr(portplan.ports, "holders", lambda ports: [])
-    stderr = "Error starting userland proxy: listen tcp4 127.0.0.1:44849: bind: address already in use"
-    with pytest.raises(errors.PortInUse, match=r"api: 127.0.0.1:44849 is already in use"):
+    with pytest.raises(errors.PortInUse, match=rf"api: {re.escape(address)}:44849 is already in use"):
         portplan.explain_race(p, stderr)
 
 
