@@ -22,10 +22,7 @@ OPTION = "com.docker.network.bridge.host_binding_ipv4"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    for key, net in sorted((ctx.config.get("networks") or {}).items()):
-        net = net or {}
-        if net.get("external") or (net.get("driver") or "bridge") != "bridge":
-            continue
+    for key, net in ctx.bridges():
         binding = (net.get("driver_opts") or {}).get(OPTION)
         if addr.is_loopback(binding):
             continue

@@ -33,10 +33,7 @@ UNSAFE = {
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    for key, net in sorted((ctx.config.get("networks") or {}).items()):
-        net = net or {}
-        if net.get("external") or (net.get("driver") or "bridge") != "bridge":
-            continue
+    for key, net in ctx.bridges():
         opts = net.get("driver_opts") or {}
         for option in OPTIONS:
             mode = str(opts.get(option) or "").strip().lower()

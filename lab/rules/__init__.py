@@ -105,6 +105,13 @@ class Context:
     def services(self) -> Iterator[tuple[str, dict[str, Any]]]:
         yield from sorted((self.config.get("services") or {}).items())
 
+    def bridges(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The project's own bridge networks: what the bridge options' rules judge."""
+        for key, net in sorted((self.config.get("networks") or {}).items()):
+            net = net or {}
+            if not net.get("external") and (net.get("driver") or "bridge") == "bridge":
+                yield key, net
+
 
 def _load() -> dict[str, Any]:
     modules = {}
