@@ -439,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("up", cmd_up, "build, start and wait until every service answers")
     p.add_argument("--port", action="append", metavar="SERVICE=PORT", help="host port for one service")
-    p.add_argument("--dynamic-ports", action="store_true", help="free host ports from 49152-65535")
+    p.add_argument("--dynamic-ports", action="store_true", help="free ports above the ephemeral range")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness (default 180)")
     p.add_argument("--override", action="append", metavar="FILE", help="an extra compose file (audited by verify)")
     p.add_argument("--no-harden", action="store_true", help="do not add the raw-table rules on engines < 28")

@@ -11,7 +11,23 @@ from lab.catalogue import BY_NAME, SERVICES, Endpoint
 from lab.errors import PortInUse, UsageError
 from lab.project import Project, default_ports
 
-DYNAMIC = (49152, 65535)
+IANA_DYNAMIC = (49152, 65535)
+
+
+def _dynamic_range(ephemeral: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
+    """The IANA dynamic range above the kernel's ephemeral one (61000-65535 with Linux's default): a port
+    picked there cannot be taken by an outgoing connection's local port in the minutes of builds between the
+    pick and the engine's bind (a CI run lost postgres's port that way). The whole IANA range where the
+    kernel's leaves fewer than 1000 above it, or cannot be read."""
+    try:
+        high = int(Path(ephemeral).read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return IANA_DYNAMIC
+    low = max(IANA_DYNAMIC[0], high + 1)
+    return (low, IANA_DYNAMIC[1]) if IANA_DYNAMIC[1] - low >= 999 else IANA_DYNAMIC
+
+
+DYNAMIC = _dynamic_range()
 
 
 def _unprivileged_start() -> int:

@@ -112,3 +112,20 @@ def test_dynamic_ports_keep_the_earlier_pick_while_free_or_ours(tmp_path):
     defaults = projects.Project("t", tmp_path, ipv6=False)
     portplan.apply(defaults, [], dynamic=True, ours={65432})
     assert defaults.ports["echo"] != 65432
+
+
+@pytest.mark.parametrize(
+    ("ephemeral", "expected"),
+    [
+        ("32768\t60999\n", (61000, 65535)),  # Linux's default: above it
+        ("1024\t65535\n", (49152, 65535)),  # nothing left above: the IANA range
+        ("32768\t64999\n", (49152, 65535)),  # fewer than 1000 above
+        ("10000\t20000\n", (49152, 65535)),  # below the IANA range altogether
+        (None, (49152, 65535)),  # unreadable
+    ],
+)
+def test_dynamic_ports_come_from_above_the_kernel_s_ephemeral_range(tmp_path, ephemeral, expected):
+    path = tmp_path / "ip_local_port_range"
+    if ephemeral is not None:
+        path.write_text(ephemeral)
+    assert portplan._dynamic_range(str(path)) == expected
