@@ -8,9 +8,19 @@ import os
 import pytest
 
 from lab import engine
+from lab import project as projects
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
+CACHE = projects.user_cache_home()  # read before pytester gives the runs a HOME of their own
+
+
+@pytest.fixture(autouse=True)
+def labs_image_record(monkeypatch):
+    """The user's runs keep the record of which image was built from which inputs: with none (a HOME of
+    their own) their lab rebuilds all four images and retags them under every other stack on the engine."""
+    monkeypatch.setenv("LAB_CACHE_HOME", str(CACHE))
+
 
 USER_TESTS = """
 import json, os, psycopg, redis, requests

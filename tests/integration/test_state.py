@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab import credentials, engine, stack
+from lab import project as projects
 from lab.errors import NotReady
 from lab.readiness import probe_all
 from tests.integration.conftest import new_project, stop
@@ -108,7 +109,13 @@ def docker_group_user(lab_stack, tmp_path_factory):
         repo = home / "lab"
         root = Path(__file__).resolve().parents[2]
         shutil.copytree(root, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".env"))
-        subprocess.run(["chown", "-R", f"{DOCKER_USER}:", str(repo)], check=True)
+        # Which image was built from which inputs (content hashes, the same in their copy): without it their
+        # lab rebuilds all four and retags them under every other stack on the engine
+        mine = projects.cache_home()
+        theirs = home / ".cache" / "lab" / mine.relative_to(projects.user_cache_home())
+        theirs.mkdir(parents=True)
+        shutil.copy(mine / "images.json", theirs / "images.json")
+        subprocess.run(["chown", "-R", f"{DOCKER_USER}:", str(repo), str(home / ".cache")], check=True)
         yield {"home": home, "repo": repo}
     finally:
         subprocess.run(["userdel", "-r", DOCKER_USER], capture_output=True)
