@@ -25,8 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import hostnet, ports
+from lab import hostnet
 from lab.catalogue import SERVICES
+from tests.integration.conftest import free_ports
 from tests.integration.names import container_names
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("distribution")]
@@ -196,7 +197,7 @@ def test_the_reference_stack_and_the_fixtures_from_the_wheel(venv, engine_ok, tm
     env = user_env(tmp_path)
     name = f"labtest-dist-{secrets.token_hex(3)}"
     hosts = ("127.0.0.1", "::1") if hostnet.has_ipv6_loopback() else ("127.0.0.1",)
-    chosen = ports.pick_free(len(SERVICES), ("tcp", "udp"), hosts, low=20000, high=45000)
+    chosen = free_ports(len(SERVICES), ("tcp", "udp"), hosts)
     port_args = [a for s, p in zip(SERVICES, chosen, strict=True) for a in ("--port", f"{s.name}={p}")]
     try:
         up = run([venv.lab, "up", "--project", name, *port_args, "--progress", "plain"], cwd=empty, env=env)
@@ -342,7 +343,7 @@ def act_run(source, engine_ok, tmp_path_factory) -> ActRun:
     runtime, steps = None, ""
     if os.geteuid() == 0:  # lab verify's neighbour probe and firewall checks need root
         runtime = f"labtest-act-{secrets.token_hex(3)}"
-        [port] = ports.pick_free(1, ("tcp",), ("127.0.0.1",), low=20000, high=45000)
+        [port] = free_ports(1, ("tcp",))
         (caller / "runtime").mkdir()
         (caller / "runtime" / "compose.yaml").write_text(RUNTIME_COMPOSE.format(port=port))
         steps = RUNTIME_STEPS.format(action=action, project=runtime)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import harden, hostnet, ports
+from lab import harden, hostnet
 from lab import project as projects
 from lab.catalogue import SERVICES
-from tests.integration.conftest import PREFIX
+from tests.integration.conftest import PREFIX, free_ports
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def lab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def port_flags() -> list[str]:
-    chosen = ports.pick_free(len(SERVICES), ("tcp", "udp"), ("127.0.0.1",), low=20000, high=45000)
+    chosen = free_ports(len(SERVICES))
     return [f for s, p in zip(SERVICES, chosen, strict=True) for f in ("--port", f"{s.name}={p}")]
 
 

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from lab import engine, enginefacts, harden, inventory, ports, verify
+from lab import engine, enginefacts, harden, inventory, verify
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
 from lab.verify.checks import Status
+from tests.integration.conftest import free_ports
 from tests.integration.engine_rules import drops_unpublished, for_project, without_engine_rules
 from tests.integration.names import container_names
 from tests.integration.on_podman import as_a_podman_host
@@ -38,6 +39,7 @@ def needs_root():
         pytest.skip(f"skipped: needs root ({harden.can_harden() or neighbour.can_run()})")
 
 
+@pytest.mark.host_exclusive(engine_rules=True)  # the engine's raw rules taken away
 def test_the_stack_is_closed_to_direct_routing_and_verify_fails_without_lab_s_rule(lab_stack, hardened):
     needs_root()
     p = lab_stack.project
@@ -68,6 +70,7 @@ def test_the_stack_is_closed_to_direct_routing_and_verify_fails_without_lab_s_ru
         assert direct_failures(verify.run(p).checks) == []
 
 
+@pytest.mark.host_exclusive(engine_rules=True)  # the engine's raw rules taken away
 def test_doctor_and_ports_tell_the_truth_about_direct_routing(lab_stack, hardened):
     """Neither report may call the stack closed or "loopback only" while a neighbour can reach it."""
     needs_root()
@@ -128,7 +131,7 @@ def canary_project(tmp_path, network_options: dict[str, str] | None = None):
     rule lab added for it."""
     needs_root()
     name = f"labtest-direct-{secrets.token_hex(3)}"
-    [port] = ports.pick_free(1, ("tcp", "udp"), ("127.0.0.1",), low=20000, high=45000)
+    [port] = free_ports(1)
     text = CANARY.format(port=port)
     if network_options:
         opts = ", ".join(f"{k}: '{v}'" for k, v in network_options.items())
@@ -152,6 +155,7 @@ def canary_targets(name, service):
     return sorted(f"{proto}/65432 direct to {service} {c.addresses[0]}" for proto in ("tcp", "udp"))
 
 
+@pytest.mark.host_exclusive(engine_rules=True)  # the engine's raw rules taken away
 def test_a_canary_published_on_loopback_only_is_flagged_until_hardened(canary):
     with as_a_podman_host(canary), without_engine_rules(for_project(canary)):
         # Docker accepts only published ports in FORWARD; a Podman host forwards to every container
@@ -200,6 +204,7 @@ def forward_policy(policy):
         subprocess.run(["iptables", "-w", "5", "-P", "FORWARD", before], check=True)
 
 
+@pytest.mark.host_exclusive  # the FORWARD policy
 def test_with_forward_policy_accept_an_unpublished_port_is_reached_until_hardened(canary):
     with forward_policy("ACCEPT"), without_engine_rules(for_project(canary)):
         unhardened = direct_failures(probe(canary))

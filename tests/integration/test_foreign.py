@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import engine, harden, hostnet, inventory, ports
+from lab import engine, harden, hostnet, inventory
 from lab.compose_cli import Compose, find_compose
 from lab.verify import neighbour
+from tests.integration.conftest import free_ports as pick_ports
 from tests.integration.engine_rules import for_project, without_engine_rules
 from tests.integration.on_podman import as_a_podman_host
 
@@ -47,7 +48,7 @@ def lab_cli(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.C
 
 def free_ports() -> dict[str, str]:
     hosts = ("127.0.0.1", "::1") if hostnet.has_ipv6_loopback() else ("127.0.0.1",)
-    chosen = ports.pick_free(4, ("tcp", "udp"), hosts, low=20000, high=45000)
+    chosen = pick_ports(4, ("tcp", "udp"), hosts)
     return dict(zip(("WEB_PORT", "TCP_PORT", "UDP_PORT", "SILENT_PORT"), map(str, chosen), strict=True))
 
 
@@ -91,6 +92,7 @@ def by(doc: dict, name: str, status: str) -> list[str]:
     return sorted(c["target"] for c in doc["checks"] if c["name"] == name and c["status"] == status)
 
 
+@pytest.mark.host_exclusive(engine_rules=True)  # the engine's raw rules taken away
 def test_verify_names_every_exposure_of_a_stack_lab_did_not_start(foreign):
     if neighbour.can_run() or harden.can_harden():
         pytest.skip(f"skipped: the neighbour probe needs root ({neighbour.can_run() or harden.can_harden()})")

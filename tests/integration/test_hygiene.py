@@ -39,6 +39,7 @@ def test_a_killed_runs_leftovers_are_found_exactly_and_removed(engine_ok):
         remove_leftovers(now=time.time() + 2 * STALE, prefix=name)
 
 
+@pytest.mark.host_exclusive  # sweeps every dead probe's namespace
 def test_a_killed_probes_rules_are_swept_by_the_next_probe(monkeypatch):
     """SIGKILL leaves no `finally`: its FORWARD guard and raw counting rule stay. The next probe removes the
     rules of veths that are gone, and only those."""

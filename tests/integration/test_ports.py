@@ -13,7 +13,7 @@ import pytest
 
 from lab import engine, errors, harden, inventory, portplan, stack
 from lab.readiness import probe_all
-from tests.integration.conftest import new_project, stop
+from tests.integration.conftest import dynamic_ports, free_ports, new_project, stop
 from tests.integration.names import container_names
 
 pytestmark = pytest.mark.integration
@@ -111,7 +111,8 @@ def beside(lab_stack):
     below share it, and the last one takes it down."""
     b = new_project("labtest-b")
     try:
-        out = lab("up", "--project", b.name, "--dynamic-ports")
+        with dynamic_ports():
+            out = lab("up", "--project", b.name, "--dynamic-ports")
         assert out.returncode == 0, out.stdout + out.stderr
         yield b
     finally:
@@ -176,7 +177,7 @@ def test_lab_ports_names_loopback_and_exposed_listeners(engine_ok):
         wild.bind(("0.0.0.0", 0))
         wild.listen()
         a, b = lo.getsockname()[1], wild.getsockname()[1]
-        free = portplan.ports.pick_free(1, ("tcp", "udp"), ("127.0.0.1",), 20000, 45000)[0]
+        [free] = free_ports(1)
         out = lab("ports", str(a), str(b), str(free))
     assert out.returncode == 0
     rows = {line.split()[0]: line for line in out.stdout.splitlines()[1:]}

@@ -9,6 +9,7 @@ import pytest
 
 from lab import engine
 from lab import project as projects
+from tests.integration.conftest import dynamic_ports
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
@@ -53,7 +54,8 @@ def containers_of(project: str) -> list[str]:
 def test_a_users_tests_share_one_stack_under_xdist_and_leave_nothing(pytester, tmp_path):
     seen = tmp_path / "seen.jsonl"
     pytester.makepyfile(test_user=USER_TESTS.format(seen=str(seen)))
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", timeout=600)
+    with dynamic_ports():  # the plugin's stack is on --dynamic-ports
+        result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", timeout=600)
     result.assert_outcomes(passed=3)
     rows = [json.loads(line) for line in seen.read_text().splitlines()]
     assert len({worker for worker, _ in rows}) == 2  # both workers ran tests...

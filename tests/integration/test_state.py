@@ -132,6 +132,7 @@ def as_docker_user(who: dict, *argv: str):
     )  # fmt: skip
 
 
+@pytest.mark.host_exclusive(engine_rules=True)  # the engine's raw rules taken away
 def test_a_docker_group_user_runs_the_stack_with_no_capability_beyond_dockers(docker_group_user):
     """Their secrets are theirs (0644 files in their own 0700 folder) and the services read them with
     Docker's default capabilities less DAC_READ_SEARCH; root then proves nothing else reaches the stack."""

@@ -16,7 +16,7 @@ from lab.compose_cli import Compose
 from lab.readiness import wait_until_ready
 from lab.verify import neighbour, static
 from lab.verify.checks import Status
-from tests.integration.conftest import new_project, stop
+from tests.integration.conftest import free_ports, new_project, stop
 from tests.integration.engine_rules import for_project, without_engine_rules
 from tests.integration.names import container_names
 from tests.integration.on_podman import as_a_podman_host, wildcard_dnat_matches_nothing
@@ -54,6 +54,7 @@ def test_verify_passes_on_the_hardened_stack_with_the_neighbour_probe_run(lab_st
     assert len(nb) == 4 * len(stack_ports(lab_stack.project)) + len(direct)
 
 
+@pytest.mark.host_exclusive  # lab's loopback rules taken away
 def test_neighbour_probe_sees_the_hole_until_hardened(lab_stack, hardened):
     """On an engine with raw rules of its own (Docker 28), they are taken away first: the host after a
     firewall reload, or an engine started with DOCKER_INSECURE_NO_IPTABLES_RAW=1."""
@@ -98,7 +99,7 @@ def canary_stack(lab_stack, tmp_path_factory):
     stack is as it was for the tests that follow."""
     s = lab_stack
     p = s.project
-    v4, v6 = ports.pick_free(2, ("tcp", "udp"), p.hosts, low=20000, high=45000, avoid=set(p.ports.values()))
+    v4, v6 = free_ports(2, ("tcp", "udp"), p.hosts, avoid=set(p.ports.values()))
     override = tmp_path_factory.mktemp("canary") / "canary.yaml"
     override.write_text(CANARY.format(v4=v4, v6=v6))
     kept = p.overrides
@@ -214,12 +215,14 @@ def probe_namespaces() -> set[str]:
     return {name for name in listed if name.startswith("lab-nb-")}
 
 
+@pytest.mark.host_exclusive  # counts the probes' namespaces
 def test_neighbour_probe_leaves_no_namespace_behind(lab_stack):
     before = probe_namespaces()  # a probe beside this one, or one killed outright, may own some
     neighbour.check(stack_ports(lab_stack.project))
     assert probe_namespaces() - before == set()
 
 
+@pytest.mark.host_exclusive  # counts the probes' namespaces
 def test_the_namespace_is_removed_when_verify_is_killed(lab_stack, hardened):
     """SIGTERM in the middle of the neighbour probe (dropped packets, long timeout) still cleans up."""
     import signal
@@ -244,6 +247,7 @@ def test_the_namespace_is_removed_when_verify_is_killed(lab_stack, hardened):
     assert probe_namespaces() & made == set()
 
 
+@pytest.mark.host_exclusive(engine_rules=True)  # the engine's raw rules taken away
 def test_lab_up_proves_while_the_services_boot_and_reports_what_verify_reports(engine_ok, hardened, tmp_path):
     """`lab up` begins its proof once the containers run (before it waits for them to answer), and its
     report is verify's own. Started with --no-harden, so this project's subnet has no rule: the proof
@@ -287,6 +291,7 @@ def test_lab_up_proves_while_the_services_boot_and_reports_what_verify_reports(e
         stop(p)
 
 
+@pytest.mark.host_exclusive  # counts the probes' namespaces
 def test_a_lab_up_that_fails_abandons_its_proof_and_leaves_nothing(engine_ok, hardened, tmp_path):
     """The proof begins once the containers run; when the wait then fails (an api that never answers),
     lab up exits naming the service, and neither the stack nor a probe's namespace is left behind."""
