@@ -4,7 +4,7 @@ Every stack here has its own project (`labtest-...`) and ports from the dynamic 
 never the defaults, so a stack someone left running is untouched. Teardown runs in a
 `finally`, volumes and credentials included.
 
-`make test` runs these files in two processes (pytest-xdist, `--dist loadfile`). What keeps them apart:
+These files can run in two processes (pytest-xdist, `-n 2 --dist loadfile`). What keeps them apart:
 each process picks its free ports from its own share of the range (`free_ports`); every test holds the
 host lock shared, and a test marked `host_exclusive` (it changes or counts what is host-wide: lab's
 loopback rules, the engine's raw rules, the FORWARD policy, the probes' namespaces) holds it alone; the
@@ -74,7 +74,7 @@ def pytest_unconfigure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under xdist (`make test`), the longest files first; in one process, the files' own order."""
+    """Under xdist, the longest files first; in one process, the files' own order."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         rank = {name: i for i, name in enumerate(LONGEST)}
         items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST)))  # stable: a file's tests keep theirs
@@ -145,7 +145,7 @@ def exclusive(item: pytest.Item) -> bool:
 
 @contextlib.contextmanager
 def dynamic_ports() -> Iterator[None]:
-    """Around a `lab up --dynamic-ports` that publishes: lab picks from one range (49152-65535) whichever
+    """Around a `lab up --dynamic-ports` that publishes: lab picks from one range (portplan.DYNAMIC) whichever
     process asks, so two test processes must not pick and publish at the same time."""
     with lock_file("lab-test-dynamic-ports.lock") as lock:
         take(lock, fcntl.LOCK_EX)
