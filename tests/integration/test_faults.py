@@ -48,11 +48,22 @@ def failing_services(verify_json: str) -> set[str]:
     return {c["target"].split()[0] for c in doc["checks"] if c["name"] == "reach" and c["status"] == "fail"}
 
 
+def written_to_the_aof(r, bound: float = 10.0) -> None:
+    """Wait until redis has written its AOF buffer to the file: a kill -9 keeps what the kernel holds. With
+    `appendfsync everysec` redis postpones that write while a slow fsync runs (seen on Podman 5's storage
+    under load), so an acknowledged SET can still be in its buffer when the process dies."""
+    deadline = time.monotonic() + bound
+    while int(r.info("persistence").get("aof_buffer_length", 0)):
+        assert time.monotonic() < deadline, f"redis kept its AOF buffer unwritten for {bound:.0f} s"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("service", [s.name for s in SERVICES])
 def test_a_killed_service_is_named_by_verify_and_healed_by_up(faulty, service):
     p = faulty.project
     r = redis.Redis.from_url(faulty.env["REDIS_URL"])
     r.set("fault:kept", service)
+    written_to_the_aof(r)
     subprocess.run(["docker", "kill", "-s", "KILL", container(p, service)], check=True, capture_output=True)
     out, took = lab_cli("verify", "--project", p.name, "--json")
     print(f"\nverify with {service} killed: exit {out.returncode} in {took:.2f} s")
