@@ -117,10 +117,6 @@ class RawDrop:
             and (self.port is None or self.port == port)
         )
 
-    def drops(self, host: str, port: int, protocol: str, interface: str) -> bool:
-        """Would a packet to host:port/protocol arriving on `interface` meet this DROP?"""
-        return self.verdict == "DROP" and self.meets(host, port, protocol, interface)
-
 
 def _interface_matches(pattern: str, interface: str) -> bool:
     return interface.startswith(pattern[:-1]) if pattern.endswith("+") else interface == pattern
