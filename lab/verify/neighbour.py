@@ -340,27 +340,35 @@ def _attempts(
             results = probe_from(n, targets, timeout) if targets else []
             if guard:
                 _proven_or_asked_again(n, targets, results, guard, before, read(), timeout)
-        # Silence at the host's own address is explained by no rule of lab's (those drop 127.0.0.0/8
-        # and the project's subnets): there a port answers or refuses at once. A silent one is a slow
-        # answer as likely as a drop — a probe thread starved on a busy machine once turned a wildcard
-        # canary "closed" — so it is asked again with a bound that waits out a slow answer. Costs
-        # nothing where the host refuses, as it does here for every port without a wildcard listener.
-        # TCP only: UDP silence is ordinary (the kernel rate-limits its port-unreachable replies, and a
-        # UDP service may ignore a stranger's datagram), so waiting longer there would prove nothing.
-        silent = [
-            i
-            for i, r in enumerate(results)
-            if r["outcome"] == "dropped" and r["via"].startswith("host veth") and r["protocol"] == "tcp"
-        ]
+        elsewhere = [s for net in networks if not net.on_host for s in net.subnets]
+        silent = unexplained(results, elsewhere)
         if silent:
             again = probe_from(n, [{**targets[i], "timeout": max(2.0, timeout)} for i in silent], max(2.0, timeout))
             for i, r in zip(silent, again, strict=True):
                 results[i] = r
-        elsewhere = [s for net in networks if not net.on_host for s in net.subnets]
         for r in results:  # silence there means: no path in from this host (what the probe's guard kept)
             if r["via"] == "direct" and r["outcome"] == "dropped" and any(addr.within(r["host"], s) for s in elsewhere):
                 r["detail"] = "no answer: no path into it from this host (the engine's own namespace)"
         return attributed(results, n.host_if, table, enginefacts.raw_drops())
+
+
+def unexplained(results: list[dict], elsewhere: list[str]) -> list[int]:
+    """The quick tries' TCP silences that nothing explains, to be asked again with a bound that waits out a
+    slow answer. A counted drop is proven (`settle`), and a subnet with no path in from this host (a rootless
+    engine's) is kept silent by the probe's own guard; any other silence is a slow answer as likely as a drop.
+    A probe thread starved on a busy machine once turned a wildcard canary "closed", and a direct try to a
+    published container "closed" with no rule in its way: a report must not call a path closed on that. Costs
+    nothing where lab's rules stand (their counters prove the drops) or a port refuses at once.
+    TCP only: UDP silence is ordinary (the kernel rate-limits its port-unreachable replies, and a UDP service
+    may ignore a stranger's datagram), so waiting longer there would prove nothing."""
+    return [
+        i
+        for i, r in enumerate(results)
+        if r["outcome"] == "dropped"
+        and r["protocol"] == "tcp"
+        and not r.get("detail", "").startswith("dropped (counted")
+        and not (r["via"] == "direct" and any(addr.within(r["host"], s) for s in elsewhere))
+    ]
 
 
 def attributed(

@@ -152,3 +152,21 @@ def test_a_quick_silence_is_a_drop_only_when_a_counter_shows_every_packet():
     assert got[0]["detail"] == "no answer" and got[2]["detail"] == "dropped (counted: 172.18.0.0/16)"
     # no counter at all (no root, no rule): nothing is proven early
     assert settle(results(), guard, {}, {}) == [0, 1, 2]
+
+
+def test_every_tcp_silence_nothing_explains_is_asked_again_with_a_longer_bound():
+    from lab.verify.neighbour import unexplained
+
+    def tried(host, via, protocol="tcp", outcome="dropped", detail="no answer"):
+        return {"host": host, "via": via, "protocol": protocol, "outcome": outcome, "detail": detail}
+
+    results = [
+        tried("10.200.0.1", "host veth v4"),  # 0: silence at the host: a slow answer as likely as a drop
+        tried("172.18.0.2", "direct"),  # 1: a published container, no rule in the way: starved, not closed
+        tried("172.18.0.3", "direct", detail="dropped (counted: 172.18.0.0/16)"),  # proven by lab's counter
+        tried("10.201.0.2", "direct"),  # a rootless engine's subnet: the probe's own guard keeps it silent
+        tried("172.18.0.2", "direct", protocol="udp"),  # UDP silence is ordinary
+        tried("127.0.0.1", "127.0.0.1 routed via host"),  # 5: no counter proved it
+        tried("172.18.0.2", "direct", outcome="refused"),  # answered
+    ]
+    assert unexplained(results, ["10.201.0.0/24"]) == [0, 1, 5]
