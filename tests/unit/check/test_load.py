@@ -45,7 +45,16 @@ def stuck(project):
 
 def start_check(root) -> tuple[subprocess.Popen, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-    proc = subprocess.Popen([sys.executable, "-m", "lab", "check"], cwd=root, env=env, stderr=subprocess.PIPE)
+    env["PYTHONFAULTHANDLER"] = "1"  # a lab that does not stop prints where each thread is on SIGABRT (below)
+    # SIGINT as a terminal's Ctrl-C finds it: a run started in the background of a script (`make test &`)
+    # inherits it ignored, and Python then keeps it ignored (seen: lab waited out Compose's 30 s bound)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "check"],
+        cwd=root,
+        env=env,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
     def compose_child():
         try:
@@ -62,7 +71,12 @@ def test_a_stopped_lab_check_leaves_no_compose_behind(stuck, how):
     proc, child = start_check(stuck)
     try:
         proc.send_signal(how)
-        code = proc.wait(30)
+        try:
+            code = proc.wait(30)
+        except subprocess.TimeoutExpired:  # say where lab was
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(30)
+            pytest.fail(f"lab check still running 30 s after {how.name}; where it was:\n{proc.stderr.read().decode()}")
         wait_for(lambda: gone(child), 15, f"compose config (pid {child}) gone after lab got {how.name}")
     finally:  # a failing run must not leave its orphan on the machine either
         if not gone(child):
