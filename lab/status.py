@@ -54,9 +54,15 @@ def rows(r: Resolved, probe_timeout: float = 1.0, results: list[Result] | None =
     for service in [s.name for s in SERVICES] if r.by_lab else list(states):
         c = states.get(service)
         mine = [x for x in results if x.endpoint.service == service]
-        state = "absent" if c is None else (f"{c.state} ({c.health})" if c.health else c.state)
+        state = "absent" if c is None else (f"{c.state} ({_health(c.health)})" if c.health else c.state)
         failing = [f"{x.endpoint}: {x.detail}" for x in mine if not x.ok]
         detail = "; ".join(failing) if failing else ("answers" if mine else "-")
         addresses = " ".join(sorted({str(e) for e in endpoints if e.service == service}))
         out.append(ServiceRow(service, addresses, state, detail, not failing and (bool(mine) or not r.by_lab)))
     return out
+
+
+def _health(health: str) -> str:
+    """The engine's health status, as `docker ps` words it: "starting" is its own check not yet run (every
+    5 s), not a service that does not answer (the PROBE column says whether it does)."""
+    return "health: starting" if health == "starting" else health
