@@ -4,7 +4,7 @@ Every stack here has its own project (`labtest-...`) and ports from the dynamic 
 never the defaults, so a stack someone left running is untouched. Teardown runs in a
 `finally`, volumes and credentials included.
 
-These files can run in two processes (pytest-xdist, `-n 2 --dist loadfile`). What keeps them apart:
+`make test` runs these files in two processes (pytest-xdist, `-n 2 --dist loadfile`). What keeps them apart:
 each process picks its free ports from its own share of the range (`free_ports`); every test holds the
 host lock shared, and a test marked `host_exclusive` (it changes or counts what is host-wide: lab's
 loopback rules, the engine's raw rules, the FORWARD policy, the probes' namespaces) holds it alone; the
