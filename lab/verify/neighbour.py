@@ -366,7 +366,7 @@ def unexplained(results: list[dict], elsewhere: list[str]) -> list[int]:
         for i, r in enumerate(results)
         if r["outcome"] == "dropped"
         and r["protocol"] == "tcp"
-        and not r.get("detail", "").startswith("dropped (counted")
+        and not r.get("proven")
         and not (r["via"] == "direct" and any(addr.within(r["host"], s) for s in elsewhere))
     ]
 
@@ -464,7 +464,7 @@ def _proven_or_asked_again(
 
 def settle(results: list[dict], guard: dict[int, str], before: dict[str, int], after: dict[str, int]) -> list[int]:
     """Silence after the quick try counts as a drop only if the rule's counter grew by at least one packet
-    per silent target it guards (each sent one packet in that time); those are marked counted. Returns
+    per silent target it guards (each sent one packet in that time); those are marked proven. Returns
     the others, to be asked again with the full timeout as without counters: no verdict before its proof."""
     silent: dict[str, list[int]] = {}
     for i, rule in guard.items():
@@ -474,7 +474,7 @@ def settle(results: list[dict], guard: dict[int, str], before: dict[str, int], a
     for rule, idx in silent.items():
         if after.get(rule, 0) - before.get(rule, 0) >= len(idx):
             for i in idx:
-                results[i]["detail"] = f"dropped (counted: {rule})"
+                results[i].update(detail=f"dropped (counted: {rule})", proven=True)
         else:
             again += idx
     return sorted(again)

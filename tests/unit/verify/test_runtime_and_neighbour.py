@@ -146,6 +146,7 @@ def test_a_quick_silence_is_a_drop_only_when_a_counter_shows_every_packet():
     assert [r["detail"] for r in got[:3]] == ["dropped (counted: 127.0.0.0/8)"] * 2 + [
         "dropped (counted: 172.18.0.0/16)"
     ]
+    assert all(r["proven"] for r in got[:3])
     # one packet short: both of that rule's targets are asked again, the other rule's stand
     got = results()
     assert settle(got, guard, {"127.0.0.0/8": 7}, {"127.0.0.0/8": 8, "172.18.0.0/16": 1}) == [0, 1]
@@ -157,13 +158,13 @@ def test_a_quick_silence_is_a_drop_only_when_a_counter_shows_every_packet():
 def test_every_tcp_silence_nothing_explains_is_asked_again_with_a_longer_bound():
     from lab.verify.neighbour import unexplained
 
-    def tried(host, via, protocol="tcp", outcome="dropped", detail="no answer"):
-        return {"host": host, "via": via, "protocol": protocol, "outcome": outcome, "detail": detail}
+    def tried(host, via, protocol="tcp", outcome="dropped", **found):
+        return {"host": host, "via": via, "protocol": protocol, "outcome": outcome, "detail": "no answer", **found}
 
     results = [
         tried("10.200.0.1", "host veth v4"),  # 0: silence at the host: a slow answer as likely as a drop
         tried("172.18.0.2", "direct"),  # 1: a published container, no rule in the way: starved, not closed
-        tried("172.18.0.3", "direct", detail="dropped (counted: 172.18.0.0/16)"),  # proven by lab's counter
+        tried("172.18.0.3", "direct", proven=True),  # a rule's counter proved the drop (settle)
         tried("10.201.0.2", "direct"),  # a rootless engine's subnet: the probe's own guard keeps it silent
         tried("172.18.0.2", "direct", protocol="udp"),  # UDP silence is ordinary
         tried("127.0.0.1", "127.0.0.1 routed via host"),  # 5: no counter proved it
