@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -60,15 +61,18 @@ def chromium(*extra_args: str, network_log: bool = False) -> Iterator[object]:
         options.add_argument(arg)
     if network_log:
         options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    # Never let Selenium Manager look for (and download) a driver: use Debian's.
-    service = Service(executable_path=driver_path)
-    try:
-        driver = webdriver.Chrome(service=service, options=options)
-    except Exception as exc:
-        pytest.skip(f"skipped: headless chromium did not start: {str(exc).splitlines()[0]}")
-    try:
-        driver.set_page_load_timeout(30)
-        driver.set_script_timeout(15)
-        yield driver
-    finally:
-        driver.quit()
+    # A temporary folder of its own: Chromium leaves its singleton-socket folder in TMPDIR when it is
+    # stopped (one /tmp/org.chromium.Chromium.* per browser, every run); this one is removed after.
+    with tempfile.TemporaryDirectory(prefix="lab-test-chromium-") as tmp:
+        # Never let Selenium Manager look for (and download) a driver: use Debian's.
+        service = Service(executable_path=driver_path, env={**os.environ, "TMPDIR": tmp})
+        try:
+            driver = webdriver.Chrome(service=service, options=options)
+        except Exception as exc:
+            pytest.skip(f"skipped: headless chromium did not start: {str(exc).splitlines()[0]}")
+        try:
+            driver.set_page_load_timeout(30)
+            driver.set_script_timeout(15)
+            yield driver
+        finally:
+            driver.quit()
