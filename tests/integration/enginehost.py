@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import docker
 import pytest
+
+from tests.waiting import wait_for
 
 ENVIRONMENT = Path("/etc/default/lab-dockerd")
 DAEMON_JSON = Path("/etc/docker/daemon.json")
@@ -45,17 +46,13 @@ def _restart(bound: float = 120) -> None:
     old = _pid()
     assert old, "no dockerd pid in the engine host"
     os.kill(old, 15)
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         new = _pid()
-        if new and new != old:
-            try:
-                docker.from_env(timeout=5).ping()
-                return
-            except docker.errors.DockerException:
-                pass
-        time.sleep(0.2)
-    raise AssertionError(f"dockerd did not answer again within {bound:.0f} s (docker logs lab-host-docker28)")
+        return bool(new and new != old) and docker.from_env(timeout=5).ping()
+
+    what = "a new dockerd answering (docker logs lab-host-docker28)"
+    wait_for(answers, bound, what, interval=0.2, tolerate=(docker.errors.DockerException,))
 
 
 def _put(path: Path, text: str | None) -> None:

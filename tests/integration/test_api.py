@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 
 import pytest
 import requests
 
 from lab import inventory
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -413,19 +413,6 @@ def test_requests_over_ipv6_loopback(lab_stack):
 
 
 # -- a dependency down ------------------------------------------------------------------------
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except Exception as exc:
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last})")
-
-
 def redis_healthy(project: str) -> bool:
     """From lab's own read of the engine: on Podman without systemd nothing runs a healthcheck unless
     asked, and `inventory.states` asks (`compose ps` would show "starting" for ever there)."""
@@ -462,14 +449,9 @@ def test_redis_down_is_503_naming_redis(lab_stack, api):
         assert requests.post(api + "/echo", data=b"still", timeout=TIMEOUT).content == b"still"
     finally:
         compose.run("start", "redis", timeout=120)
-        wait_until(lambda: redis_healthy(lab_stack.project.name), 90, "redis to be healthy again")
-        wait_until(
-            lambda: requests.get(api + "/health", timeout=TIMEOUT).status_code == 200, 60, "/health to be 200 again"
-        )
-        wait_until(
-            lambda: requests.get(api + "/hits?peek=true", timeout=TIMEOUT).status_code == 200,
-            30,
-            "/hits to answer again",
-        )
+        back = {"interval": 0.2, "tolerate": (Exception,)}  # coming back, it refuses or times out first
+        wait_for(lambda: redis_healthy(lab_stack.project.name), 90, "redis to be healthy again", **back)
+        wait_for(lambda: requests.get(api + "/health", timeout=TIMEOUT).status_code == 200, 60, "/health 200", **back)
+        wait_for(lambda: requests.get(api + "/hits?peek=true", timeout=TIMEOUT).ok, 30, "/hits to answer", **back)
     r = requests.get(f"{api}/kv/{k}", timeout=TIMEOUT)
     assert r.status_code in (200, 404), r.text  # redis back (whether it kept the key depends on persistence)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,6 +20,7 @@ import requests
 from lab.verify import browser as browser_check
 from lab.verify.checks import Status
 from tests.integration.chromium import chromium
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -133,10 +133,7 @@ def statuses(driver, url: str) -> list[int]:
 def form_post(driver, page: str, action: str) -> None:
     driver.get(page)
     driver.execute_script(FORM_POST, action)
-    deadline = time.monotonic() + 10
-    while driver.current_url != action:
-        assert time.monotonic() < deadline, f"the form never reached {action}"
-        time.sleep(0.05)
+    wait_for(lambda: driver.current_url == action, 10, f"the form reaching {action}")
 
 
 def test_in_chromium_rebinding_and_cross_site_writes_reach_the_canary_but_not_the_api(lab_stack, canary):

@@ -19,6 +19,7 @@ import requests
 from lab import connenv, engine, stack
 from lab.catalogue import SERVICES
 from tests.integration.conftest import new_project, start, stop
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 HANG = 15.0  # far above the probes' 2 s budget: only a hang gets here
@@ -52,10 +53,7 @@ def written_to_the_aof(r, bound: float = 10.0) -> None:
     """Wait until redis has written its AOF buffer to the file: a kill -9 keeps what the kernel holds. With
     `appendfsync everysec` redis postpones that write while a slow fsync runs (seen on Podman 5's storage
     under load), so an acknowledged SET can still be in its buffer when the process dies."""
-    deadline = time.monotonic() + bound
-    while int(r.info("persistence").get("aof_buffer_length", 0)):
-        assert time.monotonic() < deadline, f"redis kept its AOF buffer unwritten for {bound:.0f} s"
-        time.sleep(0.05)
+    wait_for(lambda: not int(r.info("persistence").get("aof_buffer_length", 0)), bound, "redis writing its AOF buffer")
 
 
 @pytest.mark.parametrize("service", [s.name for s in SERVICES])
@@ -105,12 +103,15 @@ def test_two_thousand_writes_survive_down_up_and_kill_9(faulty):
     p, api = faulty.project, faulty.env["API_URL"]
     # The tests before paused and killed postgres: the API's pool may still be replacing a dead
     # connection (a 503 naming postgres) for a moment after `lab up` said the stack answers.
-    deadline = time.monotonic() + 60
     with requests.Session() as http:
         http.trust_env = False
-        while (answer := http.post(f"{api}/items", json={"name": "ready"}, timeout=10)).status_code != 201:
-            assert time.monotonic() < deadline, (answer.status_code, answer.text)
-            time.sleep(0.2)
+        answers = []
+
+        def created() -> bool:
+            answers.append(http.post(f"{api}/items", json={"name": "ready"}, timeout=10))
+            return answers[-1].status_code == 201
+
+        wait_for(created, 60, lambda: f"the API creating an item (last: {answers[-1].text})", interval=0.2)
 
     def put(i):
         with requests.Session() as http:

@@ -21,6 +21,7 @@ from lab.verify import neighbour
 from tests.integration.conftest import free_ports as pick_ports
 from tests.integration.engine_rules import for_project, without_engine_rules
 from tests.integration.on_podman import as_a_podman_host
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -75,12 +76,14 @@ def ready(web: int, tcp: int, udp: int) -> None:
     from lab.catalogue import Endpoint
     from lab.verify import generic
 
-    deadline = time.monotonic() + 120
     waiting = {Endpoint("web", "127.0.0.1", web, "tcp"), Endpoint("tcp", "127.0.0.1", tcp, "tcp")}
     waiting.add(Endpoint("udp", "127.0.0.1", udp, "udp"))
-    while waiting:
-        assert time.monotonic() < deadline, f"the foreign stack never answered on {sorted(map(str, waiting))}"
-        waiting = {e for e in waiting if not generic.probe(e, timeout=1.0).reached}
+
+    def answered() -> bool:
+        waiting.difference_update({e for e in waiting if generic.probe(e, timeout=1.0).reached})
+        return not waiting
+
+    wait_for(answered, 120, f"the foreign stack answering on {sorted(map(str, waiting))}")
 
 
 def verify_json(name: str) -> tuple[int, dict, float]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
 from lab import runlock
 from tests.integration.conftest import new_project, stop
 from tests.integration.names import container_names
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +23,13 @@ def test_two_concurrent_lab_up_of_one_project_run_one_after_the_other(engine_ok)
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = None
     try:
-        deadline = time.monotonic() + 60
         lock = runlock.path(p.name)
-        while f"(pid {first.pid})" not in (lock.read_text() if lock.exists() else ""):
-            assert time.monotonic() < deadline and first.poll() is None, "the first run never held the lock"
-            time.sleep(0.05)
+
+        def held() -> bool:
+            assert first.poll() is None, "the first run ended before it held the lock"
+            return f"(pid {first.pid})" in (lock.read_text() if lock.exists() else "")
+
+        wait_for(held, 60, "the first run holding the lock")
         second = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out1, err1 = first.communicate(timeout=600)
         out2, err2 = second.communicate(timeout=600)

@@ -8,12 +8,12 @@ LAB_SCREENSHOT=docs/status-page.png), else to the test's tmp_path.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.integration.chromium import chromium
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -52,15 +52,14 @@ def test_status_page_shows_every_service_healthy(lab_stack, browser, tmp_path):
 
     # The page fills its rows and the hit counter from separate requests: wait for both to have landed
     # (the counter shows "–" until its own answer arrives), bounded only to catch a hang.
-    deadline = time.monotonic() + WAIT
-    seen, counter = states(), hits()
-    while time.monotonic() < deadline:
-        seen, counter = states(), hits()
-        if set(seen) == set(SERVICES) and all(v == "healthy" for v in seen.values()) and counter != "–":
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"status page not all healthy within {WAIT:.0f} s: {seen}, hits {counter!r}")
+    seen: dict = {}
+
+    def filled() -> bool:
+        seen.clear()
+        seen.update(states(), hits=hits())
+        return all(seen.get(s) == "healthy" for s in SERVICES) and seen["hits"] != "–"
+
+    wait_for(filled, WAIT, lambda: f"the status page all healthy, its hit counter filled (last: {seen})", interval=0.2)
 
     overall = browser.find_element(By.ID, "overall").text
     assert overall == "all systems healthy"

@@ -20,6 +20,7 @@ from tests.integration.conftest import free_ports, new_project, stop
 from tests.integration.engine_rules import for_project, without_engine_rules
 from tests.integration.names import container_names
 from tests.integration.on_podman import as_a_podman_host, wildcard_dnat_matches_nothing
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -226,7 +227,6 @@ def test_neighbour_probe_leaves_no_namespace_behind(lab_stack):
 def test_the_namespace_is_removed_when_verify_is_killed(lab_stack, hardened):
     """SIGTERM in the middle of the neighbour probe (dropped packets, long timeout) still cleans up."""
     import signal
-    import time
 
     code = (
         "from lab.verify import neighbour; "
@@ -235,11 +235,7 @@ def test_the_namespace_is_removed_when_verify_is_killed(lab_stack, hardened):
     before = probe_namespaces()
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
-        deadline = time.monotonic() + 10
-        while not probe_namespaces() - before:
-            assert time.monotonic() < deadline, "the probe never created its namespace"
-            time.sleep(0.05)
-        made = probe_namespaces() - before
+        made = wait_for(lambda: probe_namespaces() - before, 10, "the probe creating its namespace")
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
     finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
 from lab import children
+from tests.waiting import wait_for
 
 
 def alive(pid: int) -> bool:
@@ -25,10 +25,7 @@ def test_a_timeout_stops_the_child_and_what_it_started(tmp_path):
     with pytest.raises(subprocess.TimeoutExpired):
         children.bounded(["sh", "-c", f"sleep 300 & echo $! > {pidfile}; wait"], timeout=1)
     grandchild = int(pidfile.read_text())
-    deadline = time.monotonic() + 10
-    while alive(grandchild) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(grandchild)
+    wait_for(lambda: not alive(grandchild), 10, f"the grandchild (pid {grandchild}) gone")
 
 
 def test_memory_is_capped():

@@ -6,12 +6,12 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from lab import runlock
 from lab.errors import ProjectBusy
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -51,9 +51,7 @@ def test_a_second_run_waits_naming_the_first_and_goes_on_when_it_ends(lock_dir):
     t = threading.Thread(target=second)
     t.start()
     try:
-        deadline = time.monotonic() + 10
-        while not said and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: said, 10, "the second saying it waits", interval=0.01)
         assert not got.is_set()  # it said it waits, and it does
         assert said == [f"waiting for lab up (pid {first.pid}) to finish with project p ({runlock.path('p')})"]
     finally:

@@ -10,23 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
 from lab.check import load
 from lab.errors import ProjectNotLoaded
-
-
-def wait_for(condition, bound: float, what: str):
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"not within {bound:.0f} s: {what}")
+from tests.waiting import wait_for
 
 
 def gone(pid: int) -> bool:
