@@ -187,9 +187,9 @@ class FixRefused(UsageError):
 class ProjectBusy(LabError):
     """Another lab run holds the project (lab/runlock.py) for longer than this one would wait."""
 
-    def __init__(self, project: str, holder: str, waited: float) -> None:
+    def __init__(self, project: str, holder: str, waited: float, what: str = "") -> None:
         super().__init__(
-            f"project {project} is busy: {holder} has held it for {waited:.0f} s",
+            f"{what or f'project {project}'} is busy: {holder} has held it for {waited:.0f} s",
             "wait for that run to finish (or stop it), then run this again",
         )
         self.project = project

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import docker.errors
 
-from lab import engine, podman, progress, timeline, tools
+from lab import engine, podman, progress, runlock, timeline, tools
 from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, stream
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
@@ -206,7 +206,13 @@ def drop(image_ids: list[str]) -> None:
 
 
 def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str]:
-    """Build the images whose inputs changed; return the ids of the images they replaced (for `drop`)."""
+    """Build the images whose inputs changed; return the ids of the images they replaced (for `drop`).
+    One run at a time per engine (runlock.IMAGES): a second `lab up` waits, then finds them built."""
+    with runlock.held(runlock.IMAGES, "up", say=say):
+        return _ensure_images(compose, root, force)
+
+
+def _ensure_images(compose: Compose, root: Path, force: bool) -> list[str]:
     base = ensure_base()
     base_id = engine.image_id(base) or base
     record_path = cache_home() / "images.json"  # images are per engine; losing this costs a rebuild

@@ -27,6 +27,11 @@ from pathlib import Path
 
 from lab.errors import ProjectBusy
 
+# lab's images on an engine, built by whichever `lab up` finds them stale: one build at a time, and the next
+# run finds them built. Two builds of api at once on Podman 4.3 (the suite in two processes) saw one killed
+# mid-step; on Docker, BuildKit copes, but both runs would still write the images' record. A project's name starts with a letter or a
+# digit (Compose's rule), so no project takes this lock's.
+IMAGES = ".images"
 _HELD: dict[Path, int] = {}  # held by this process: a nested `held` (lab up's CLI, then its pipeline) goes on
 WAIT = 900.0  # s: longer than a cold `lab up` builds here; a wait says so at once, so it is never silent
 POLL = 0.1
@@ -80,6 +85,7 @@ def held(
     seconds for it (ProjectBusy after that). Held already by this process: held on, not taken twice (an
     flock taken again through a second descriptor would wait for itself)."""
     where = path(project)
+    what = "lab's image build" if project == IMAGES else f"project {project}"
     if _HELD.get(where):
         _HELD[where] += 1
         try:
@@ -98,10 +104,10 @@ def held(
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
                     raise
             if not said and say is not None:
-                say(f"waiting for {holder(fd)} to finish with project {project} ({where})")
+                say(f"waiting for {holder(fd)} to finish with {what} ({where})")
                 said = True
             if clock() - start > wait:
-                raise ProjectBusy(project, holder(fd), clock() - start)
+                raise ProjectBusy(project, holder(fd), clock() - start, what)
             sleep(POLL)
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)

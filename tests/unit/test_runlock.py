@@ -9,8 +9,9 @@ import threading
 
 import pytest
 
+from lab import project as projects
 from lab import runlock
-from lab.errors import ProjectBusy
+from lab.errors import LabError, ProjectBusy
 from tests.waiting import wait_for
 
 
@@ -25,15 +26,15 @@ HOLD = """
 import sys, time
 from lab import runlock
 runlock.folder = lambda: __import__("pathlib").Path(sys.argv[1])
-with runlock.held("p", "up"):
+with runlock.held(sys.argv[2], "up"):
     print("held", flush=True)
     sys.stdin.readline()
 """
 
 
-def _holder(lock_dir) -> subprocess.Popen:
+def _holder(lock_dir, project: str = "p") -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(lock_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD, str(lock_dir), project], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout.readline() == "held\n"
     return proc
@@ -87,3 +88,27 @@ def test_projects_and_engines_have_their_own_locks(lock_dir, monkeypatch):
     assert system.name == "lab-system-p.lock" and runlock.path("q") != system
     monkeypatch.setenv("DOCKER_HOST", "unix:///run/user/1000/docker.sock")
     assert runlock.path("p") != system
+
+
+def test_one_image_build_at_a_time_per_engine_and_its_wait_says_so(lock_dir):
+    """Two `lab up` of two projects, both finding lab's images stale: the second waits for the first's build
+    (then finds the images built) and says what it waits for; no project's name can take this lock."""
+    first = _holder(lock_dir, runlock.IMAGES)
+    said: list[str] = []
+    now = iter(range(0, 10_000, 10))
+    try:
+        clock, sleep = (lambda: float(next(now))), (lambda _s: None)
+        busy = rf"^lab's image build is busy: lab up \(pid {first.pid}\) has held it for"
+        held = runlock.held(runlock.IMAGES, "up", wait=30, say=said.append, clock=clock, sleep=sleep)
+        with pytest.raises(ProjectBusy, match=busy), held:
+            pass
+        where = runlock.path(".images")
+        assert said == [f"waiting for lab up (pid {first.pid}) to finish with lab's image build ({where})"]
+        with runlock.held("p", "up", wait=0):  # a project's own lock is another
+            pass
+    finally:
+        first.stdin.write("\n")
+        first.stdin.flush()
+        first.wait(timeout=30)
+    with pytest.raises(LabError):
+        projects.check_name(runlock.IMAGES)
