@@ -265,6 +265,7 @@ class ContainerState:
     exit_code: int
     publishers: tuple[Publisher, ...]
     id: str = ""
+    restarts: int = 0  # by its restart policy (the engine's RestartCount; `compose ps` does not say)
 
 
 def _records(text: str) -> Iterable[dict]:

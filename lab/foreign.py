@@ -22,7 +22,7 @@ from lab.check import fix, load
 from lab.compose_cli import Compose, ContainerState, find_compose
 from lab.errors import NotReady, UnsafeConfig
 from lab.project import Project, check_name
-from lab.readiness import Result
+from lab.readiness import Result, watch_deaths
 from lab.report import say
 from lab.rules.LAB014_bridge_binds_everywhere import OPTION
 from lab.verify import generic
@@ -61,11 +61,20 @@ def wait(
     """Until every service with a healthcheck is healthy and every published TCP port of the others
     accepts a connection; a container that exits or turns unhealthy ends the wait at once."""
     deadline = clock() + timeout
+    states: list[ContainerState] = []
+
+    def read() -> list[ContainerState]:
+        states[:] = inventory.states(name)
+        return states
+
+    dead = watch_deaths(read)
     while True:
-        states = inventory.states(name)
+        gone = dead()
+        if gone:
+            raise NotReady(*gone)
         for s in states:
-            if s.state in ("exited", "dead") or s.health == "unhealthy":
-                raise NotReady(s.service, f"container {s.state}" + (f" ({s.health})" if s.health else ""))
+            if s.health == "unhealthy":
+                raise NotReady(s.service, "its container is unhealthy")
         checked = {s.name for s in states if s.health}
         pending = [s.service for s in states if s.health and s.health != "healthy"]
         found = [b for b in inventory.bindings(name) if b.container not in checked and b.protocol == "tcp"]

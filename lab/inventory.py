@@ -163,6 +163,7 @@ def states(project: str, listed: list | None = None) -> list[ContainerState]:
                 int(state.get("ExitCode") or 0),
                 pubs,
                 c.id,
+                int(c.attrs.get("RestartCount") or 0),
             )
         )
     return sorted(out, key=lambda s: s.service)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from lab import timeline
 from lab.catalogue import BY_NAME, Endpoint
 from lab.catalogue.spec import Credentials
+from lab.compose_cli import ContainerState
 from lab.errors import NotReady, ProbeFailed
 
 
@@ -50,19 +51,55 @@ def _probe_rounds(endpoints: list[Endpoint], creds: Credentials, waited: float) 
     return probe_all(endpoints, creds, FIRST_PROBE_TIMEOUT if waited < LATE_AFTER else LATE_PROBE_TIMEOUT)
 
 
+# Restarts seen while lab waits that make a crash loop. Podman restarts a failing container at once, about ten
+# times a second, and between restarts shows it "running" with exit code 0 (or "stopped"): its state alone
+# never said it died, and `lab up` waited out its whole timeout. Docker says "restarting", with the exit code.
+CRASH_LOOP = 2
+
+
+def died(states: list[ContainerState], restarts_before: dict[str, int]) -> tuple[str, str] | None:
+    """The first service whose container died, and how; None while every one may still come up. Exited or
+    dead (Podman: "stopped"), restarting after a failure, or restarted CRASH_LOOP times since
+    `restarts_before` (container name: restarts) was read."""
+    for c in states:
+        if c.state in ("exited", "dead", "stopped"):
+            return c.service, f"its container exited (code {c.exit_code})"
+        if c.state == "restarting" and c.exit_code:
+            return c.service, f"its container exited (code {c.exit_code}) and keeps restarting"
+        again = c.restarts - restarts_before.get(c.name, c.restarts)
+        if again >= CRASH_LOOP:
+            return c.service, f"its container exited and keeps restarting ({again} restarts while lab waited)"
+    return None
+
+
+def watch_deaths(read: Callable[[], list[ContainerState]]) -> Callable[[], tuple[str, str] | None]:
+    """`check_alive` for `wait_until_ready` over `read()` (the project's containers): restarts counted from
+    the first read, so a restart before this wait (a crash long since healed) is no death."""
+    before: dict[str, int] | None = None
+
+    def check() -> tuple[str, str] | None:
+        nonlocal before
+        states = read()
+        if before is None:
+            before = {c.name: c.restarts for c in states}
+        return died(states, before)
+
+    return check
+
+
 def wait_until_ready(
     endpoints: list[Endpoint],
     creds: Credentials,
     timeout: float = 180.0,
     interval: float = 0.1,
-    check_alive: Callable[[], str | None] = lambda: None,
+    check_alive: Callable[[], tuple[str, str] | None] = lambda: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     probe: Callable[[list[Endpoint], Credentials], list[Result]] | None = None,
 ) -> list[Result]:
     """Return once every endpoint answered; raise NotReady naming the laggard otherwise.
 
-    `check_alive` returns the name of a service whose container died (then waiting is pointless).
+    `check_alive` returns a service whose container died, and how (then waiting is pointless).
     """
     start = clock()
     deadline = start + timeout
@@ -80,7 +117,7 @@ def wait_until_ready(
             return [done[e] for e in endpoints]
         dead = check_alive()
         if dead:
-            raise NotReady(dead, "its container exited")
+            raise NotReady(*dead)
         if clock() >= deadline:
             first = pending[0]
             raise NotReady(

@@ -29,8 +29,8 @@ from lab.errors import ProjectBusy
 
 # lab's images on an engine, built by whichever `lab up` finds them stale: one build at a time, and the next
 # run finds them built. Two builds of api at once on Podman 4.3 (the suite in two processes) saw one killed
-# mid-step; on Docker, BuildKit copes, but both runs would still write the images' record. A project's name starts with a letter or a
-# digit (Compose's rule), so no project takes this lock's.
+# mid-step; on Docker, BuildKit copes, but both runs would still write the images' record. A project's name
+# starts with a letter or a digit (Compose's rule), so no project takes this lock's.
 IMAGES = ".images"
 _HELD: dict[Path, int] = {}  # held by this process: a nested `held` (lab up's CLI, then its pipeline) goes on
 WAIT = 900.0  # s: longer than a cold `lab up` builds here; a wait says so at once, so it is never silent

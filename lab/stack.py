@@ -14,7 +14,7 @@ from lab import composefile, credentials, drift, engine, images, inventory, pipe
 from lab.compose_cli import Compose, ContainerState, find_compose
 from lab.errors import ComposeFailed, CredentialsDamaged, CredentialsLost, UnsafeConfig, UsageError
 from lab.project import Project
-from lab.readiness import Result, wait_until_ready
+from lab.readiness import Result, wait_until_ready, watch_deaths
 from lab.report import say
 from lab.resolve import resolve
 from lab.status import ServiceRow, rows
@@ -117,7 +117,7 @@ class LabStack(pipeline.Target):
             self.project.endpoints(hosts=self.project.hosts[:1]),
             self.creds,
             timeout=timeout,
-            check_alive=lambda: _dead_service(self.compose),
+            check_alive=watch_deaths(lambda: inventory.states(self.compose.project)),
         )
 
     def finish(self, before: list[ContainerState], listed: list) -> None:
@@ -180,13 +180,6 @@ def _unchanged(project: Project, config: dict, fingerprint: str, now: list[Conta
 
 def _has_volumes(project: Project) -> bool:
     return bool(engine.client().volumes.list(filters={"label": f"{inventory.PROJECT_LABEL}={project.name}"}))
-
-
-def _dead_service(compose: Compose) -> str | None:
-    for c in inventory.states(compose.project):
-        if c.state in ("exited", "dead") or (c.state == "restarting" and c.exit_code):
-            return c.service
-    return None
 
 
 def down(project: Project, volumes: bool = False) -> bool:

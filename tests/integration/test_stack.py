@@ -134,14 +134,18 @@ def test_engine_down_is_a_one_line_error(tmp_path):
     assert out.stderr.startswith("lab: error: Docker engine not reachable") and "Traceback" not in out.stderr
 
 
-def test_a_service_that_dies_fails_up_fast_with_its_logs_and_nothing_left(engine_ok, tmp_path):
+@pytest.mark.parametrize("restart", ["no", "unless-stopped"])
+def test_a_service_that_dies_fails_up_fast_with_its_logs_and_nothing_left(engine_ok, tmp_path, restart):
+    """Once, or in a crash loop under the catalogue's restart policy (Podman shows that one "running"
+    between restarts: only its restart count says so). Seen, not waited out: a wait that ran out would say
+    "no answer … within 120 s"."""
     from lab.errors import NotReady
     from tests.integration.conftest import new_project, stop
 
     p = new_project("labtest-dies")
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        'services:\n  postgres:\n    restart: "no"\n'
+        f'services:\n  postgres:\n    restart: "{restart}"\n'
         '    entrypoint: ["sh", "-c", "echo broken on purpose >&2; exit 7"]\n'
     )
     p.overrides = [broken]

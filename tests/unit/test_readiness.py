@@ -1,9 +1,10 @@
 import pytest
 
 from lab.catalogue import Endpoint
+from lab.compose_cli import ContainerState
 from lab.credentials import Credentials
 from lab.errors import NotReady
-from lab.readiness import Result, wait_until_ready
+from lab.readiness import Result, died, wait_until_ready, watch_deaths
 
 CREDS = Credentials("r", "p")
 E1 = Endpoint("redis", "127.0.0.1", 6379)
@@ -62,9 +63,48 @@ def test_a_dead_container_ends_the_wait_at_once():
     probe, calls = scripted({E1: 10**9})
     with pytest.raises(NotReady, match="postgres not ready: its container exited"):
         wait_until_ready(
-            [E1], CREDS, timeout=100, clock=t.clock, sleep=t.sleep, probe=probe, check_alive=lambda: "postgres"
+            [E1],
+            CREDS,
+            timeout=100,
+            clock=t.clock,
+            sleep=t.sleep,
+            probe=probe,
+            check_alive=lambda: ("postgres", "its container exited (code 7)"),
         )
     assert len(calls) == 1
+
+
+def state(name: str, status: str, exit_code: int = 0, restarts: int = 0) -> ContainerState:
+    return ContainerState(name.split("-")[1], name, status, "", exit_code, (), restarts=restarts)
+
+
+@pytest.mark.parametrize(
+    "status, exit_code, how",
+    [
+        ("exited", 7, "its container exited (code 7)"),
+        ("dead", 137, "its container exited (code 137)"),
+        ("stopped", 3, "its container exited (code 3)"),  # Podman's word, between two restarts
+        ("restarting", 1, "its container exited (code 1) and keeps restarting"),  # Docker's crash loop
+    ],
+)
+def test_a_container_that_exited_is_dead_by_its_state(status, exit_code, how):
+    assert died([state("p-api-1", "running"), state("p-db-1", status, exit_code)], {}) == ("db", how)
+
+
+def test_a_crash_loop_shown_running_is_dead_by_its_restarts():
+    """Podman's crash loop: "running", exit code 0, the restart count climbing ten a second (seen on 4.3)."""
+    reads = iter([[state("p-db-1", "running", restarts=4)], [state("p-db-1", "running", restarts=9)]])
+    check = watch_deaths(lambda: next(reads))
+    assert check() is None  # four restarts before lab began waiting: no death of this wait's
+    assert check() == ("db", "its container exited and keeps restarting (5 restarts while lab waited)")
+
+
+def test_running_restarting_once_or_starting_is_not_dead():
+    """The control: one restart during the wait (a service that recovers), a clean restart, a container not
+    yet started."""
+    before = {"p-db-1": 0, "p-api-1": 0}
+    ok = [state("p-db-1", "running", restarts=1), state("p-api-1", "restarting"), state("p-x-1", "created")]
+    assert died(ok, before) is None
 
 
 def test_rounds_are_short_while_services_come_up_and_longer_later(monkeypatch):
