@@ -25,6 +25,7 @@ from lab.catalogue import SERVICES
 from lab.compose_cli import Compose, stream
 from lab.errors import BaseImageUnavailable, BuildFailed, ComposeFailed
 from lab.project import cache_home
+from lab.report import say
 
 OFFICIAL_BASE = "debian:bookworm-slim"
 LOCAL_BASE = "lab/base:bookworm"  # our own name: a bootstrapped image is not the official one
@@ -50,10 +51,6 @@ MMDEBSTRAP = [
     "bookworm",
     "-",
 ]
-
-
-def say(msg: str) -> None:
-    print(f"lab: {msg}", file=sys.stderr, flush=True)
 
 
 def recipe() -> str:
