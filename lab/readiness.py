@@ -58,11 +58,12 @@ CRASH_LOOP = 2
 
 
 def died(states: list[ContainerState], restarts_before: dict[str, int]) -> tuple[str, str] | None:
-    """The first service whose container died, and how; None while every one may still come up. Exited or
-    dead (Podman: "stopped"), restarting after a failure, or restarted CRASH_LOOP times since
-    `restarts_before` (container name: restarts) was read."""
+    """The first service whose container died, and how; None while every one may still come up. Dead,
+    exited with a failure (Podman: "stopped"), restarting after one, or restarted CRASH_LOOP times since
+    `restarts_before` (container name: restarts) was read. An exit with code 0 is a one-shot job done (a
+    migration others wait for with `service_completed_successfully`), not a death."""
     for c in states:
-        if c.state in ("exited", "dead", "stopped"):
+        if c.state == "dead" or (c.state in ("exited", "stopped") and c.exit_code):
             return c.service, f"its container exited (code {c.exit_code})"
         if c.state == "restarting" and c.exit_code:
             return c.service, f"its container exited (code {c.exit_code}) and keeps restarting"

@@ -99,11 +99,12 @@ def test_a_crash_loop_shown_running_is_dead_by_its_restarts():
     assert check() == ("db", "its container exited and keeps restarting (5 restarts while lab waited)")
 
 
-def test_running_restarting_once_or_starting_is_not_dead():
+def test_running_restarting_once_starting_or_done_is_not_dead():
     """The control: one restart during the wait (a service that recovers), a clean restart, a container not
-    yet started."""
+    yet started, a one-shot job that completed."""
     before = {"p-db-1": 0, "p-api-1": 0}
     ok = [state("p-db-1", "running", restarts=1), state("p-api-1", "restarting"), state("p-x-1", "created")]
+    ok.append(state("p-migrate-1", "exited"))  # a one-shot job, done: code 0
     assert died(ok, before) is None
 
 
