@@ -230,3 +230,41 @@ def test_lab_up_fix_passes_every_exposure_check_and_keeps_the_any_host_finding(l
             )
         if not harden.can_harden():
             harden.remove(name)
+
+
+ONE_SHOT = """services:
+  migrate:
+    image: {base}
+    command: ["sh", "-c", "echo migrating; exit {code}"]
+  web:
+    image: {base}
+    command: ["sleep", "600"]
+{web}"""
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_a_one_shot_job_that_completed_is_no_death_and_one_that_failed_is(lab_stack, tmp_path, code):
+    """A migration others wait for (`service_completed_successfully`), as real projects have: its exit 0 ends
+    nothing, and `lab up -f` succeeds. The control: a job nobody waits for exits 3 while lab waits, and the
+    wait ends at once naming it (not at its timeout)."""
+    from lab.images import ensure_base
+
+    name = f"labtest-oneshot-{secrets.token_hex(3)}"
+    if code == 0:
+        web = "    depends_on:\n      migrate:\n        condition: service_completed_successfully\n"
+    else:  # never healthy, never unhealthy within the test: the wait goes on until migrate's exit ends it
+        web = '    healthcheck:\n      test: ["CMD", "false"]\n      interval: 1s\n      retries: 10000\n'
+    (tmp_path / "compose.yaml").write_text(ONE_SHOT.format(base=ensure_base(), code=code, web=web))
+    try:
+        out, _ = lab_cli("up", "-f", str(tmp_path / "compose.yaml"), "--project", name, "--timeout", "120")
+        if code == 0:
+            assert out.returncode == 0, out.stderr
+        else:
+            assert out.returncode != 0
+            assert "migrate not ready: its container exited (code 3)" in out.stderr, out.stderr
+    finally:
+        Compose(find_compose()[0], name, [tmp_path / "compose.yaml"], {}, cwd=tmp_path).run(
+            "down", "--timeout", "1", timeout=120
+        )
+        if not harden.can_harden():
+            harden.remove(name)
