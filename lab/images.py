@@ -205,7 +205,7 @@ def drop(image_ids: list[str]) -> None:
 def ensure_images(compose: Compose, root: Path, force: bool = False) -> list[str]:
     """Build the images whose inputs changed; return the ids of the images they replaced (for `drop`).
     One run at a time per engine (runlock.IMAGES): a second `lab up` waits, then finds them built."""
-    with runlock.held(runlock.IMAGES, "up", say=say):
+    with runlock.held(runlock.IMAGES, "up", say=say, what="lab's image build"):
         return _ensure_images(compose, root, force)
 
 

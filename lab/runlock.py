@@ -80,12 +80,14 @@ def held(
     say: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    what: str = "",
 ) -> Iterator[Path]:
     """Hold `project`'s lock for the block. Busy: say whom this run waits for, then wait up to `wait`
     seconds for it (ProjectBusy after that). Held already by this process: held on, not taken twice (an
-    flock taken again through a second descriptor would wait for itself)."""
+    flock taken again through a second descriptor would wait for itself). `what` names the lock in its
+    messages ("project <name>" unless said: lab's image build, runlock.IMAGES)."""
     where = path(project)
-    what = "lab's image build" if project == IMAGES else f"project {project}"
+    what = what or f"project {project}"
     if _HELD.get(where):
         _HELD[where] += 1
         try:

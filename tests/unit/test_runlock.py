@@ -99,7 +99,7 @@ def test_one_image_build_at_a_time_per_engine_and_its_wait_says_so(lock_dir):
     try:
         clock, sleep = (lambda: float(next(now))), (lambda _s: None)
         busy = rf"^lab's image build is busy: lab up \(pid {first.pid}\) has held it for"
-        held = runlock.held(runlock.IMAGES, "up", wait=30, say=said.append, clock=clock, sleep=sleep)
+        held = runlock.held(runlock.IMAGES, "up", 30, said.append, clock, sleep, what="lab's image build")
         with pytest.raises(ProjectBusy, match=busy), held:
             pass
         where = runlock.path(".images")
